@@ -1,0 +1,131 @@
+/**
+ * `/api/api-keys`: admins create keys (for themselves or another user of the
+ * organization), list them by prefix, and revoke them. The full key appears
+ * once, in the creation response.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ApiKeysTable } from '../db/schema.js';
+import { iso } from '../clock.js';
+import { notFound } from '../errors.js';
+import { authOf } from '../http/auth.js';
+import type { AppDeps } from '../http/deps.js';
+import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { IdParams, Nullable, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { newId } from '../ids.js';
+import { getUser } from '../users/users.repository.js';
+import { displayPrefix, generateApiKey, hashApiKey } from './keys.js';
+
+const ApiKeySchema = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  prefix: Type.String({ description: 'The first characters of the key, to recognise it.' }),
+  userId: Uuid,
+  createdAt: Timestamp,
+  lastUsedAt: Nullable(Timestamp),
+});
+const CreatedApiKeySchema = Type.Composite([
+  ApiKeySchema,
+  Type.Object({
+    key: Type.String({ description: 'The key itself. Shown only in this response.' }),
+  }),
+]);
+
+function toDto(row: ApiKeysTable) {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    userId: row.user_id,
+    createdAt: iso(row.created_at),
+    lastUsedAt: iso(row.last_used_at),
+  };
+}
+
+export function apiKeyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
+  const { db } = deps.database;
+  const { clock } = deps;
+  return async (app) => {
+    app.get(
+      '/api/api-keys',
+      {
+        config: { adminOnly: true },
+        schema: {
+          tags: ['api-keys'],
+          querystring: Type.Object(PageQuery, { additionalProperties: false }),
+          response: { 200: PageOf(ApiKeySchema), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const page = pageRequest(request.query);
+        const rows = await db
+          .selectFrom('api_keys')
+          .selectAll()
+          .where('organization_id', '=', authOf(request).organizationId)
+          .where('revoked_at', 'is', null)
+          .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
+          .orderBy('id', 'desc')
+          .limit(page.limit + 1)
+          .execute();
+        return toPage(rows, page.limit, toDto);
+      },
+    );
+
+    app.post(
+      '/api/api-keys',
+      {
+        config: { adminOnly: true },
+        schema: {
+          tags: ['api-keys'],
+          body: Type.Object(
+            {
+              name: Type.String({ minLength: 1, maxLength: 200 }),
+              userId: Type.Optional(
+                Type.String({ description: 'User the key acts as. Default: the caller.' }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: CreatedApiKeySchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const auth = authOf(request);
+        const userId = request.body.userId ?? auth.userId;
+        const key = generateApiKey();
+        const row: ApiKeysTable = {
+          id: newId(),
+          organization_id: auth.organizationId,
+          user_id: userId,
+          name: request.body.name,
+          prefix: displayPrefix(key),
+          key_hash: hashApiKey(key),
+          created_at: clock.now(),
+          last_used_at: null,
+          revoked_at: null,
+        };
+        await db.transaction().execute(async (trx) => {
+          await getUser(trx, auth.organizationId, userId);
+          await trx.insertInto('api_keys').values(row).execute();
+        });
+        return reply.status(201).send({ ...toDto(row), key });
+      },
+    );
+
+    app.delete(
+      '/api/api-keys/:id',
+      { config: { adminOnly: true }, schema: { tags: ['api-keys'], params: IdParams } },
+      async (request, reply) => {
+        const result = await db
+          .updateTable('api_keys')
+          .set({ revoked_at: clock.now() })
+          .where('organization_id', '=', authOf(request).organizationId)
+          .where('id', '=', request.params.id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) throw notFound('API key');
+        return reply.status(204).send();
+      },
+    );
+  };
+}

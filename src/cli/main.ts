@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * The `hookdesk` command. Each subcommand parses configuration once, opens
+ * the database and migrates it before doing its work.
+ */
+import { Command, Option } from 'commander';
+import { systemClock } from '../clock.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { createLogger } from '../logger.js';
+import { createOrganization } from '../orgs/organizations.js';
+import { prepareDatabase, type Prepared } from '../runtime.js';
+import { VERSION } from '../version.js';
+import { runServer } from './server.js';
+
+function config(): Config {
+  // A .env file in the working directory is read if present; real environment variables win.
+  try {
+    process.loadEnvFile();
+  } catch {
+    /* no .env file */
+  }
+  return loadConfig(process.env);
+}
+
+function announceBootstrap(prepared: Prepared): void {
+  const created = prepared.bootstrap.created;
+  if (!created) return;
+  // Printed to the terminal, never through the logger: logs must not carry keys.
+  const lines = [
+    `Created the default organization ${created.organizationId} with admin user ${created.adminUserId}.`,
+    prepared.bootstrap.generatedKey
+      ? `Its API key (shown once, store it now): ${created.apiKey}`
+      : 'Its API key is the value of HOOKDESK_BOOTSTRAP_API_KEY.',
+  ];
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+const program = new Command()
+  .name('hookdesk')
+  .description(
+    'Hookdesk: help-desk webhooks, outgoing and incoming. Configured by environment variables (see README).',
+  )
+  .version(VERSION);
+
+program
+  .command('serve')
+  .description('Run the HTTP API and the delivery worker in one process (what `npm start` runs).')
+  .action(async () => runServer(config(), { api: true, worker: true }, announceBootstrap));
+
+program
+  .command('api')
+  .description('Run only the HTTP API.')
+  .action(async () => runServer(config(), { api: true, worker: false }, announceBootstrap));
+
+program
+  .command('worker')
+  .description('Run only the background worker (no HTTP listener).')
+  .action(async () => runServer(config(), { api: false, worker: true }, announceBootstrap));
+
+program
+  .command('migrate')
+  .description('Apply pending database migrations and exit.')
+  .action(async () => {
+    const cfg = config();
+    const prepared = await prepareDatabase(cfg, systemClock);
+    announceBootstrap(prepared);
+    const applied = prepared.migrations.applied;
+    process.stdout.write(
+      applied.length ? `Applied: ${applied.join(', ')}\n` : 'Database is up to date.\n',
+    );
+    await prepared.database.close();
+  });
+
+const org = program.command('org').description('Manage organizations.');
+org
+  .command('create')
+  .description('Create an organization with an admin user and an API key, and print them.')
+  .requiredOption('--name <name>', 'organization name')
+  .requiredOption('--admin-email <email>', "the first admin's email")
+  .addOption(new Option('--admin-name <name>', "the first admin's display name"))
+  .option('--json', 'print {organizationId, adminUserId, apiKey} as JSON')
+  .action(
+    async (opts: { name: string; adminEmail: string; adminName?: string; json?: boolean }) => {
+      const name = opts.name.trim();
+      if (name.length < 1 || name.length > 200)
+        throw new UsageError('--name must be 1 to 200 characters');
+      if (!/^[^\s@]+@[^\s@]+$/.test(opts.adminEmail))
+        throw new UsageError('--admin-email is not an email address');
+      const cfg = config();
+      const prepared = await prepareDatabase(cfg, systemClock);
+      try {
+        const created = await prepared.database.db.transaction().execute((trx) =>
+          createOrganization(trx, systemClock, {
+            name,
+            adminEmail: opts.adminEmail,
+            ...(opts.adminName ? { adminName: opts.adminName } : {}),
+          }),
+        );
+        process.stdout.write(
+          opts.json
+            ? JSON.stringify(created) + '\n'
+            : `organizationId: ${created.organizationId}\nadminUserId: ${created.adminUserId}\napiKey: ${created.apiKey}\n`,
+        );
+      } finally {
+        await prepared.database.close();
+      }
+    },
+  );
+
+class UsageError extends Error {}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    process.stderr.write(`hookdesk: ${error.message}\n`);
+  } else {
+    createLogger('error').fatal({ err: error }, 'hookdesk failed to start');
+  }
+  process.exit(1);
+});

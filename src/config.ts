@@ -1,0 +1,149 @@
+/**
+ * Configuration is read from the environment once, validated, and frozen.
+ * Everything downstream receives the `Config` object; nothing else reads
+ * `process.env`. A bad value stops the process with one line naming the
+ * variable (see `ConfigError`).
+ */
+import { existsSync } from 'node:fs';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  /** HTTP port. (Default: 3000) */
+  readonly port: number;
+  /** HTTP listen address. (Default: "0.0.0.0") */
+  readonly host: string;
+  /** `sqlite:PATH` or `postgres://…`. (Default: "sqlite:./data/hookdesk.db") */
+  readonly databaseUrl: string;
+  /** Base URL used in callback URLs. (Default: "http://localhost:PORT") */
+  readonly publicUrl: string;
+  /** Key given to the default organization created on first start. (Default: unset) */
+  readonly bootstrapApiKey: string | undefined;
+  /** Hosts, IPs or CIDRs (optionally with `:port`) exempt from the SSRF rules. (Default: empty) */
+  readonly egressAllow: readonly string[];
+  /** Allow `http://` webhook URLs (development only). (Default: false) */
+  readonly egressAllowHttp: boolean;
+  /** Extra PEM CA bundle trusted for deliveries. (Default: unset) */
+  readonly egressCaFile: string | undefined;
+  /** Whole-request timeout of one delivery attempt, in ms. (Default: 10000) */
+  readonly deliveryTimeoutMs: number;
+  /** Delivery attempts in flight per worker process. (Default: 32) */
+  readonly workerConcurrency: number;
+  /** SMTP server URL for admin notifications and ticket email. (Default: unset: mail is logged) */
+  readonly smtpUrl: string | undefined;
+  /** From address of outgoing mail. (Default: "Hookdesk <hookdesk@localhost>") */
+  readonly mailFrom: string;
+  /** Age in days after which finished deliveries are pruned. (Default: 30) */
+  readonly retentionDays: number;
+  /** pino level. (Default: "info") */
+  readonly logLevel: LogLevel;
+  /** Largest accepted request body, in bytes. (Default: 1048576) */
+  readonly bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, dflt: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return dflt;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, dflt: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return dflt;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function url(name: string, raw: string, protocols: readonly string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+
+/** Parses and validates configuration. Throws `ConfigError` naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const databaseUrl = str(env, 'DATABASE_URL') ?? 'sqlite:./data/hookdesk.db';
+  if (!/^sqlite:.+/.test(databaseUrl) && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres://');
+  }
+  const publicUrl = url(
+    'HOOKDESK_PUBLIC_URL',
+    str(env, 'HOOKDESK_PUBLIC_URL') ?? `http://localhost:${port}`,
+    ['http:', 'https:'],
+  ).replace(/\/+$/, '');
+  const bootstrapApiKey = str(env, 'HOOKDESK_BOOTSTRAP_API_KEY');
+  if (bootstrapApiKey !== undefined && bootstrapApiKey.length < 20) {
+    throw new ConfigError('HOOKDESK_BOOTSTRAP_API_KEY', 'must be at least 20 characters');
+  }
+  const egressCaFile = str(env, 'HOOKDESK_EGRESS_CA_FILE');
+  if (egressCaFile !== undefined && !existsSync(egressCaFile)) {
+    throw new ConfigError('HOOKDESK_EGRESS_CA_FILE', `file not found: ${egressCaFile}`);
+  }
+  const smtpUrl = str(env, 'HOOKDESK_SMTP_URL');
+  if (smtpUrl !== undefined) url('HOOKDESK_SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+  const logLevel = (str(env, 'LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const config: Config = {
+    port,
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl,
+    publicUrl,
+    bootstrapApiKey,
+    egressAllow: (str(env, 'HOOKDESK_EGRESS_ALLOW') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    egressAllowHttp: bool(env, 'HOOKDESK_EGRESS_ALLOW_HTTP', false),
+    egressCaFile,
+    deliveryTimeoutMs: int(env, 'HOOKDESK_DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
+    workerConcurrency: int(env, 'HOOKDESK_WORKER_CONCURRENCY', 32, 1, 1024),
+    smtpUrl,
+    mailFrom: str(env, 'HOOKDESK_MAIL_FROM') ?? 'Hookdesk <hookdesk@localhost>',
+    retentionDays: int(env, 'HOOKDESK_RETENTION_DAYS', 30, 1, 3650),
+    logLevel,
+    bodyLimitBytes: int(env, 'HOOKDESK_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+  };
+  return Object.freeze(config);
+}

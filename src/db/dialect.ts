@@ -1,0 +1,51 @@
+/**
+ * What differs between SQLite and PostgreSQL, said once. Code outside
+ * `db/sqlite` and `db/postgres` asks these flags; it never tests the
+ * dialect's name.
+ */
+import type { Kysely } from 'kysely';
+import type { Database, Executor } from './schema.js';
+
+export interface DialectCapabilities {
+  /** `FOR UPDATE SKIP LOCKED`: many processes may claim queue rows concurrently. */
+  readonly skipLocked: boolean;
+  /** `LISTEN/NOTIFY`: a commit in one process can wake workers in others. */
+  readonly listenNotify: boolean;
+  /** More than one connection may write at once (SQLite has a single writer). */
+  readonly concurrentWriters: boolean;
+}
+
+/** Column type names used by migrations, so one migration source serves both dialects. */
+export interface ColumnTypes {
+  readonly id: 'text' | 'uuid';
+  readonly text: 'text';
+  readonly int: 'integer';
+  /** Epoch milliseconds. */
+  readonly timestamp: 'bigint';
+  readonly bigint: 'bigint';
+  readonly json: 'text';
+  readonly bool: 'integer';
+}
+
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  readonly capabilities: DialectCapabilities;
+  readonly types: ColumnTypes;
+  /**
+   * Serializes migrations across processes. Called first thing inside the
+   * migration transaction; the lock is released when it commits.
+   */
+  lockForMigration(trx: Executor): Promise<void>;
+  /** True when an error means the database cannot be reached right now (answer 503). */
+  isUnavailable(error: unknown): boolean;
+  /** True when an error is a unique-constraint violation. */
+  isUniqueViolation(error: unknown): boolean;
+}
+
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Human-readable target without credentials, for logs. */
+  readonly description: string;
+  close(): Promise<void>;
+}

@@ -1,0 +1,17 @@
+/**
+ * The ordered, append-only list of migrations. One source serves both
+ * dialects: column types come from `ColumnTypes`. Never edit a migration that
+ * has shipped; add the next one.
+ */
+import type { Kysely } from 'kysely';
+import type { ColumnTypes } from '../dialect.js';
+import { core } from './0001_core.js';
+
+export interface Migration {
+  readonly name: string;
+  // Migrations see the schema as it was when they were written, not today's types.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  up(db: Kysely<any>, t: ColumnTypes): Promise<void>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [core];

@@ -1,0 +1,167 @@
+/**
+ * Row types of every table, as Kysely sees them. Conventions that hold on
+ * both dialects (see db/migrations/0001_core.ts):
+ * - ids are UUID text;
+ * - timestamps are epoch milliseconds in BIGINT columns (sortable, compared
+ *   with plain `<=` in queue queries, no timezone handling per dialect);
+ * - booleans are 0/1 integers;
+ * - JSON documents are TEXT, so the bytes stored are the bytes read back
+ *   (event payloads must be byte-identical on every delivery attempt).
+ */
+import type { Kysely, Transaction } from 'kysely';
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  ticket_counter: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export type Role = 'admin' | 'agent';
+
+export interface UsersTable {
+  id: string;
+  organization_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ContactsTable {
+  id: string;
+  organization_id: string;
+  email: string | null;
+  phone: string | null;
+  name: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type TicketStatus = 'open' | 'pending' | 'resolved' | 'closed';
+export type TicketPriority = 'low' | 'normal' | 'high' | 'urgent';
+export type Channel = 'email' | 'sms' | 'whatsapp' | 'web' | 'api';
+
+export interface TicketsTable {
+  id: string;
+  organization_id: string;
+  number: number;
+  subject: string;
+  description: string | null;
+  status: TicketStatus;
+  priority: TicketPriority;
+  channel: Channel;
+  contact_id: string;
+  assignee_id: string | null;
+  /** JSON array of strings. */
+  tags: string;
+  first_response_due_at: number | null;
+  resolution_due_at: number | null;
+  first_responded_at: number | null;
+  created_at: number;
+  updated_at: number;
+  resolved_at: number | null;
+  closed_at: number | null;
+}
+
+export type MessageDirection = 'inbound' | 'outbound';
+
+export interface MessagesTable {
+  id: string;
+  organization_id: string;
+  ticket_id: string;
+  direction: MessageDirection;
+  channel: Channel;
+  body: string;
+  body_html: string | null;
+  author_id: string | null;
+  contact_id: string | null;
+  email_message_id: string | null;
+  provider_message_id: string | null;
+  delivery_status: string | null;
+  delivery_error: string | null;
+  /** JSON array of attachment metadata. */
+  attachments: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SurveysTable {
+  id: string;
+  organization_id: string;
+  name: string;
+  /** JSON array of questions. */
+  questions: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SurveyResponsesTable {
+  id: string;
+  organization_id: string;
+  survey_id: string;
+  /** JSON object keyed by question id. */
+  answers: string;
+  embedded_data: string;
+  metadata: string;
+  completed_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface NotificationsTable {
+  id: string;
+  organization_id: string;
+  user_id: string;
+  type: string;
+  title: string;
+  body: string;
+  data: string;
+  read_at: number | null;
+  created_at: number;
+}
+
+/**
+ * The outbox. A row is written in the same transaction as the change that
+ * raised it; `payload` is the exact envelope sent to webhooks.
+ */
+export interface EventsTable {
+  id: string;
+  organization_id: string;
+  survey_id: string | null;
+  ticket_id: string | null;
+  type: string;
+  payload: string;
+  created_at: number;
+}
+
+export interface Database {
+  organizations: OrganizationsTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  contacts: ContactsTable;
+  tickets: TicketsTable;
+  messages: MessagesTable;
+  surveys: SurveysTable;
+  survey_responses: SurveyResponsesTable;
+  notifications: NotificationsTable;
+  events: EventsTable;
+}
+
+export type Db = Kysely<Database>;
+/** A database handle or an open transaction: repository functions accept either. */
+export type Executor = Kysely<Database> | Transaction<Database>;

@@ -1,0 +1,76 @@
+/**
+ * Every error the API can answer with, declared once with its stable code and
+ * HTTP status. Clients and tests match on `code`, never on message wording.
+ * docs/errors.md lists the same codes; a test keeps the two in step.
+ */
+export const ERRORS = {
+  validation_failed: { status: 400, message: 'The request is invalid.' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  unauthorized: { status: 401, message: 'A valid API key is required.' },
+  forbidden: { status: 403, message: 'This API key may not do that.' },
+  not_found: { status: 404, message: 'Not found.' },
+  conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, message: 'Unsupported Content-Type.' },
+  rate_limited: { status: 429, message: 'Too many requests.' },
+  internal_error: { status: 500, message: 'Internal error.' },
+  service_unavailable: { status: 503, message: 'The service is temporarily unavailable.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** One problem with one input field; `field` is a dotted path such as `requester.email`. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+  in?: 'body' | 'query' | 'params' | 'headers';
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details: FieldProblem[] = [],
+    options?: { cause?: unknown },
+  ) {
+    super(message ?? ERRORS[code].message, options);
+    this.name = 'AppError';
+    this.status = ERRORS[code].status;
+  }
+}
+
+export const notFound = (what: string): AppError => new AppError('not_found', `${what} not found.`);
+
+/** A single-field validation failure, for rules a JSON Schema cannot express. */
+export function invalid(field: string, message: string): AppError {
+  return new AppError('validation_failed', `${field}: ${message}`, [
+    { field, message, in: 'body' },
+  ]);
+}
+
+/** Collects several field problems and throws them together, so clients see all at once. */
+export class Problems {
+  private readonly list: FieldProblem[] = [];
+  add(field: string, message: string): void {
+    this.list.push({ field, message, in: 'body' });
+  }
+  get empty(): boolean {
+    return this.list.length === 0;
+  }
+  throwIfAny(): void {
+    if (this.list.length > 0) {
+      throw new AppError(
+        'validation_failed',
+        this.list.map((p) => `${p.field}: ${p.message}`).join('; '),
+        this.list,
+      );
+    }
+  }
+}
+
+/** Turns any thrown value into an Error, keeping the original as `cause`. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : 'Non-error thrown', { cause: value });
+}

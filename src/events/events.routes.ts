@@ -1,0 +1,125 @@
+/**
+ * `/api/event-types` (the catalogue) and `/api/events` (the organization's
+ * outbox, newest first). An event's `payload` is the envelope webhooks
+ * receive, parsed from the stored bytes.
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { iso } from '../clock.js';
+import type { EventsTable } from '../db/schema.js';
+import { notFound } from '../errors.js';
+import { authOf } from '../http/auth.js';
+import type { AppDeps } from '../http/deps.js';
+import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { FreeObject, IdParams, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { EVENT_CATALOGUE } from './catalog.js';
+
+const EventSchema = Type.Object({
+  id: Uuid,
+  type: Type.String(),
+  createdAt: Timestamp,
+  payload: FreeObject,
+});
+
+function toDto(row: EventsTable) {
+  return {
+    id: row.id,
+    type: row.type,
+    createdAt: iso(row.created_at),
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+  };
+}
+
+export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
+  const { db } = deps.database;
+  return async (app) => {
+    app.get(
+      '/api/event-types',
+      {
+        schema: {
+          tags: ['events'],
+          response: {
+            200: Type.Object({
+              data: Type.Array(
+                Type.Object({
+                  type: Type.String(),
+                  family: Type.String(),
+                  description: Type.String(),
+                  schema: FreeObject,
+                }),
+              ),
+            }),
+          },
+        },
+      },
+      () => ({
+        data: EVENT_CATALOGUE.map((e) => ({
+          type: e.type,
+          family: e.family,
+          description: e.description,
+          schema: e.schema,
+        })),
+      }),
+    );
+
+    app.get(
+      '/api/events',
+      {
+        schema: {
+          tags: ['events'],
+          querystring: Type.Object(
+            {
+              ...PageQuery,
+              type: Type.Optional(Type.String({ maxLength: 100 })),
+              since: Type.Optional(Type.String({ format: 'date-time' })),
+              until: Type.Optional(Type.String({ format: 'date-time' })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: PageOf(EventSchema), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { type, since, until } = request.query;
+        const page = pageRequest(request.query);
+        const rows = await db
+          .selectFrom('events')
+          .selectAll()
+          .where('organization_id', '=', authOf(request).organizationId)
+          .$if(type !== undefined, (q) => q.where('type', '=', type!))
+          .$if(since !== undefined, (q) => q.where('created_at', '>=', Date.parse(since!)))
+          .$if(until !== undefined, (q) => q.where('created_at', '<', Date.parse(until!)))
+          .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
+          .orderBy('id', 'desc')
+          .limit(page.limit + 1)
+          .execute();
+        return toPage(rows, page.limit, toDto);
+      },
+    );
+
+    app.get(
+      '/api/events/:id',
+      {
+        schema: {
+          tags: ['events'],
+          params: IdParams,
+          response: {
+            200: Type.Composite([EventSchema, Type.Object({ deliveries: Type.Array(FreeObject) })]),
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => {
+        const row = await db
+          .selectFrom('events')
+          .selectAll()
+          .where('organization_id', '=', authOf(request).organizationId)
+          .where('id', '=', request.params.id)
+          .executeTakeFirst();
+        if (!row) throw notFound('Event');
+        // Deliveries arrive with the delivery engine; until then an event has none.
+        return { ...toDto(row), deliveries: [] as Record<string, unknown>[] };
+      },
+    );
+  };
+}

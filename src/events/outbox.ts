@@ -1,0 +1,74 @@
+/**
+ * The outbox. Every event is written in the transaction of the change that
+ * raised it, with its payload serialized once, here: those bytes are what
+ * every webhook delivery of the event will send. Nothing that rolls back is
+ * ever seen; nothing that commits is lost.
+ */
+import type { Clock } from '../clock.js';
+import { iso } from '../clock.js';
+import type { Executor } from '../db/schema.js';
+import { newId } from '../ids.js';
+import type { SurveyEventType, TicketEventType } from './catalog.js';
+
+export type EventInput =
+  | { type: TicketEventType; organizationId: string; ticketId: string; data: object }
+  | { type: SurveyEventType; organizationId: string; surveyId: string; data: object };
+
+export interface StoredEvent {
+  id: string;
+  organizationId: string;
+  type: string;
+  createdAt: number;
+  payload: string;
+}
+
+/** Builds the envelope with the contract's exact top-level key order. */
+function envelope(input: EventInput, eventId: string, timestamp: string): object {
+  if ('surveyId' in input) {
+    return {
+      surveyId: input.surveyId,
+      eventType: input.type,
+      eventId,
+      timestamp,
+      data: input.data,
+    };
+  }
+  return {
+    organizationId: input.organizationId,
+    eventType: input.type,
+    eventId,
+    timestamp,
+    data: input.data,
+  };
+}
+
+/** Stores events inside `trx`. Call it from the same transaction as the change. */
+export async function emitEvents(
+  trx: Executor,
+  clock: Clock,
+  inputs: readonly EventInput[],
+): Promise<StoredEvent[]> {
+  if (inputs.length === 0) return [];
+  const createdAt = clock.now();
+  const timestamp = iso(createdAt);
+  const rows = inputs.map((input) => {
+    const id = newId();
+    return {
+      id,
+      organization_id: input.organizationId,
+      survey_id: 'surveyId' in input ? input.surveyId : null,
+      ticket_id: 'ticketId' in input ? input.ticketId : null,
+      type: input.type,
+      payload: JSON.stringify(envelope(input, id, timestamp)),
+      created_at: createdAt,
+    };
+  });
+  await trx.insertInto('events').values(rows).execute();
+  return rows.map((r) => ({
+    id: r.id,
+    organizationId: r.organization_id,
+    type: r.type,
+    createdAt: r.created_at,
+    payload: r.payload,
+  }));
+}

@@ -1,0 +1,78 @@
+/**
+ * Builds the Fastify application without listening, so tests drive it with
+ * `inject()` and the CLI decides where it listens.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { sql } from 'kysely';
+import { apiKeyRoutes } from '../api-keys/api-keys.routes.js';
+import { contactRoutes } from '../contacts/contacts.routes.js';
+import { eventRoutes } from '../events/events.routes.js';
+import { notificationRoutes } from '../notifications/notifications.routes.js';
+import { surveyRoutes } from '../surveys/surveys.routes.js';
+import { ticketRoutes } from '../tickets/tickets.routes.js';
+import { userRoutes } from '../users/users.routes.js';
+import { VERSION } from '../version.js';
+import { installAuth } from './auth.js';
+import type { AppDeps } from './deps.js';
+import { errorBody, installErrorHandler } from './error-handler.js';
+import { installJsonParser } from './json.js';
+import { validatorCompiler } from './validation.js';
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger and Fastify's logger type disagree on optional members; the instance is the same.
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    // Behind a proxy the client address comes from X-Forwarded-For (rate limits, logs).
+    trustProxy: true,
+    ajv: { customOptions: { allErrors: true } },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  installJsonParser(app);
+  installErrorHandler(app, deps.database.dialect);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Hookdesk API',
+        version: VERSION,
+        description:
+          'Help-desk core, outgoing webhooks and incoming provider webhooks. See README.md.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await sql`select 1`.execute(deps.database.db);
+      return { status: 'ready' };
+    } catch (error) {
+      _request.log.warn({ err: error }, 'readiness check failed');
+      return reply
+        .status(503)
+        .send(errorBody('service_unavailable', 'The database is not reachable.'));
+    }
+  });
+
+  // Everything under this scope needs an API key.
+  await app.register(async (api) => {
+    installAuth(api, deps);
+    await api.register(userRoutes(deps));
+    await api.register(apiKeyRoutes(deps));
+    await api.register(contactRoutes(deps));
+    await api.register(ticketRoutes(deps));
+    await api.register(surveyRoutes(deps));
+    await api.register(notificationRoutes(deps));
+    await api.register(eventRoutes(deps));
+  });
+
+  return app;
+}

@@ -1,0 +1,12 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { DatabaseHandle } from '../db/dialect.js';
+import type { Logger } from '../logger.js';
+
+/** What route plugins receive: passed down explicitly, never imported as globals. */
+export interface AppDeps {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}

@@ -1,0 +1,6 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AppDeps } from '../http/deps.js';
+
+export function ticketRoutes(_deps: AppDeps): FastifyPluginAsyncTypebox {
+  return async () => {};
+}
