@@ -25,8 +25,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // pino's Logger and Fastify's logger type disagree on optional members; the instance is the same.
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimitBytes,
-    // Behind a proxy the client address comes from X-Forwarded-For (rate limits, logs).
-    trustProxy: true,
     ajv: { customOptions: { allErrors: true } },
   });
   app.setValidatorCompiler(validatorCompiler);

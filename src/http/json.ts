@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 
 export function installJsonParser(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  // Only JSON is accepted by default; provider endpoints add their own parsers in their scope.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = body as string;
     if (text.trim() === '') {

@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, runCli, startCli, stop, waitForOk } from './support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'hookdesk-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('hookdesk CLI', () => {
+  it('prints help for every command', async () => {
+    for (const args of [
+      ['--help'],
+      ['serve', '--help'],
+      ['api', '--help'],
+      ['worker', '--help'],
+      ['migrate', '--help'],
+      ['org', 'create', '--help'],
+    ]) {
+      const res = await runCli(args, {});
+      expect(res.code, args.join(' ')).toBe(0);
+      expect(res.stdout).toContain('Usage: hookdesk');
+    }
+  });
+
+  it('stops with one line naming a bad variable', async () => {
+    const res = await runCli(['migrate'], {
+      PORT: 'eighty',
+      DATABASE_URL: `sqlite:${join(dir, 'bad.db')}`,
+    });
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+    expect(res.stderr).toContain('PORT');
+  });
+
+  it('org create --json prints a working organization, admin and key', async () => {
+    const url = `sqlite:${join(dir, 'org.db')}`;
+    const res = await runCli(
+      ['org', 'create', '--name', 'Acme', '--admin-email', 'ops@acme.test', '--json'],
+      {
+        DATABASE_URL: url,
+      },
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout);
+    expect(Object.keys(out).sort()).toEqual(['adminUserId', 'apiKey', 'organizationId']);
+    expect(out.apiKey).toMatch(/^hdk_/);
+    const bad = await runCli(['org', 'create', '--name', 'X', '--admin-email', 'not-an-email'], {
+      DATABASE_URL: url,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--admin-email');
+  });
+
+  it('serve bootstraps a default organization on an empty database, answers health checks, and the key creates a ticket', async () => {
+    const port = await freePort();
+    const key = 'hdk_test_bootstrap_key_0123456789';
+    const child = startCli(['serve'], {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${join(dir, 'serve.db')}`,
+      HOOKDESK_BOOTSTRAP_API_KEY: key,
+    });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      expect(await waitForOk(`http://127.0.0.1:${port}/readyz`)).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      const res = await fetch(`http://127.0.0.1:${port}/api/tickets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          subject: 'Printer on fire',
+          requester: { email: 'pat@example.com' },
+        }),
+      });
+      expect(res.status).toBe(201);
+      expect(output).not.toContain(key);
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it('prints a generated bootstrap key once, and never into the logs', async () => {
+    const port = await freePort();
+    const child = startCli(['api'], {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${join(dir, 'gen.db')}`,
+      LOG_LEVEL: 'info',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      expect(await waitForOk(`http://127.0.0.1:${port}/readyz`)).toBe(true);
+      const key = /hdk_[A-Za-z0-9_-]{43}/.exec(stderr)?.[0];
+      expect(key).toBeDefined();
+      const res = await fetch(`http://127.0.0.1:${port}/api/users`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(res.status).toBe(200);
+      expect(stdout).not.toContain(key);
+    } finally {
+      await stop(child);
+    }
+    // A second start finds the organization and prints no key.
+    const again = await runCli(['migrate'], { DATABASE_URL: `sqlite:${join(dir, 'gen.db')}` });
+    expect(again.code).toBe(0);
+    expect(again.stderr + again.stdout).not.toMatch(/hdk_/);
+  });
+});
