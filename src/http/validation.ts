@@ -39,23 +39,57 @@ const PART: Record<string, FieldProblem['in']> = {
   headers: 'headers',
 };
 
-/** Ajv errors → one `FieldProblem` each, with dotted field paths (`questions[0].type`). */
+/**
+ * Ajv errors → `FieldProblem`s with dotted field paths (`questions[0].type`).
+ * A union (`anyOf`) reports one error per branch plus its own; those collapse
+ * into one problem per field: "must be one of: …" for unions of constants,
+ * else the branch errors without the generic anyOf line.
+ */
 export function toFieldProblems(errors: readonly ErrorObject[], context: string): FieldProblem[] {
   const where = PART[context] ?? 'body';
-  return errors.map((e) => {
-    let field = pointerToPath(e.instancePath);
+  const unionPaths = new Set(
+    errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath),
+  );
+  const problems: FieldProblem[] = [];
+  const handled = new Set<string>();
+  for (const e of errors) {
     const params = e.params as Record<string, unknown>;
+    let field = pointerToPath(e.instancePath);
+    if (unionPaths.has(e.instancePath)) {
+      if (handled.has(e.instancePath)) continue;
+      const siblings = errors.filter(
+        (x) => x.instancePath === e.instancePath && x.keyword !== 'anyOf',
+      );
+      if (siblings.length > 0 && siblings.every((x) => x.keyword === 'const')) {
+        handled.add(e.instancePath);
+        const allowed = siblings.map((x) =>
+          String((x.params as { allowedValue?: unknown }).allowedValue),
+        );
+        problems.push({
+          field: field || '(root)',
+          message: `must be one of: ${allowed.join(', ')}`,
+          in: where,
+        });
+        continue;
+      }
+      if (e.keyword === 'anyOf' && siblings.length > 0) continue;
+    }
     if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
       field = join(field, params.missingProperty);
     } else if (
       e.keyword === 'additionalProperties' &&
       typeof params.additionalProperty === 'string'
     ) {
-      field = join(field, params.additionalProperty);
-      return { field, message: 'is not an allowed property', in: where };
+      problems.push({
+        field: join(field, params.additionalProperty),
+        message: 'is not an allowed property',
+        in: where,
+      });
+      continue;
     }
-    return { field: field || '(root)', message: e.message ?? 'is invalid', in: where };
-  });
+    problems.push({ field: field || '(root)', message: e.message ?? 'is invalid', in: where });
+  }
+  return problems;
 }
 
 function pointerToPath(pointer: string): string {

@@ -1,6 +1,111 @@
+/** `/api/surveys`: the organization's surveys; their responses live in responses.routes.ts. */
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
+import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { IdParams, errorResponses } from '../http/schemas.js';
+import { responseRoutes } from './responses.routes.js';
+import {
+  createSurvey,
+  deleteSurvey,
+  getSurvey,
+  listSurveys,
+  toSurveyDto,
+  updateSurvey,
+} from './surveys.repository.js';
+import { QuestionsInputSchema, SurveyName, SurveySchema } from './surveys.schemas.js';
 
-export function surveyRoutes(_deps: AppDeps): FastifyPluginAsyncTypebox {
-  return async () => {};
+export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
+  const { db } = deps.database;
+  const { clock } = deps;
+  return async (app) => {
+    app.get(
+      '/api/surveys',
+      {
+        schema: {
+          tags: ['surveys'],
+          querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+          response: { 200: PageOf(SurveySchema), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const page = pageRequest(request.query);
+        const rows = await listSurveys(db, authOf(request).organizationId, page);
+        return toPage(rows, page.limit, toSurveyDto);
+      },
+    );
+
+    app.post(
+      '/api/surveys',
+      {
+        schema: {
+          tags: ['surveys'],
+          body: Type.Object(
+            { name: SurveyName, questions: QuestionsInputSchema },
+            { additionalProperties: false },
+          ),
+          response: { 201: SurveySchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const { organizationId } = authOf(request);
+        const row = await db
+          .transaction()
+          .execute((trx) => createSurvey(trx, clock, organizationId, request.body));
+        return reply.status(201).send(toSurveyDto(row));
+      },
+    );
+
+    app.get(
+      '/api/surveys/:id',
+      {
+        schema: {
+          tags: ['surveys'],
+          params: IdParams,
+          response: { 200: SurveySchema, ...errorResponses },
+        },
+      },
+      async (request) =>
+        toSurveyDto(await getSurvey(db, authOf(request).organizationId, request.params.id)),
+    );
+
+    app.patch(
+      '/api/surveys/:id',
+      {
+        schema: {
+          tags: ['surveys'],
+          params: IdParams,
+          body: Type.Object(
+            { name: Type.Optional(SurveyName), questions: Type.Optional(QuestionsInputSchema) },
+            { additionalProperties: false },
+          ),
+          response: { 200: SurveySchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { organizationId } = authOf(request);
+        const row = await db
+          .transaction()
+          .execute((trx) =>
+            updateSurvey(trx, clock, organizationId, request.params.id, request.body),
+          );
+        return toSurveyDto(row);
+      },
+    );
+
+    app.delete(
+      '/api/surveys/:id',
+      { schema: { tags: ['surveys'], params: IdParams } },
+      async (request, reply) => {
+        const { organizationId } = authOf(request);
+        await db
+          .transaction()
+          .execute((trx) => deleteSurvey(trx, organizationId, request.params.id));
+        return reply.status(204).send();
+      },
+    );
+
+    await app.register(responseRoutes(deps));
+  };
 }

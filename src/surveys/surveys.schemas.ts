@@ -37,3 +37,71 @@ export const SurveyResponseSchema = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
+
+export type QuestionType = (typeof QUESTION_TYPES)[number];
+
+// An enum rather than a union of literals: Ajv then reports one problem, not one per literal.
+export const QuestionTypeSchema = Type.Unsafe<QuestionType>({
+  type: 'string',
+  enum: [...QUESTION_TYPES],
+});
+
+/** Question and choice ids become keys of `answers`, so they stay plain. */
+const QuestionId = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' });
+
+export const ChoiceSchema = Type.Object(
+  { id: QuestionId, label: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+export type Choice = Static<typeof ChoiceSchema>;
+
+const questionFields = {
+  id: QuestionId,
+  type: QuestionTypeSchema,
+  title: Type.String({ minLength: 1, maxLength: 500 }),
+  choices: Type.Optional(
+    Type.Array(ChoiceSchema, {
+      minItems: 2,
+      maxItems: 50,
+      description: 'Required for single_choice and multi_choice; not allowed otherwise.',
+    }),
+  ),
+  scale: Type.Optional(
+    Type.Integer({ minimum: 2, maximum: 10, description: 'Rating questions only; default 5.' }),
+  ),
+};
+
+export const QuestionInputSchema = Type.Object(
+  { ...questionFields, required: Type.Optional(Type.Boolean({ default: false })) },
+  { additionalProperties: false },
+);
+export type QuestionInput = Static<typeof QuestionInputSchema>;
+export const QuestionsInputSchema = Type.Array(QuestionInputSchema, { minItems: 1, maxItems: 100 });
+
+/** A stored question: `required` always present, `scale` always present on rating questions. */
+export const QuestionSchema = Type.Object({ ...questionFields, required: Type.Boolean() });
+export type Question = Static<typeof QuestionSchema>;
+
+export const SurveyName = Type.String({ minLength: 1, maxLength: 200 });
+
+export const SurveySchema = Type.Object({
+  id: Uuid,
+  organizationId: Uuid,
+  name: Type.String(),
+  questions: Type.Array(QuestionSchema),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+/** Answers in a request: never more keys than a survey can have questions. */
+export const AnswersInputSchema = Type.Record(Type.String({ maxLength: 100 }), AnswerSchema, {
+  maxProperties: 100,
+});
+
+/** Answers in a PATCH: `null` removes a stored answer (e.g. to a question since removed). */
+export const AnswersPatchSchema = Type.Record(
+  Type.String({ maxLength: 100 }),
+  Type.Union([AnswerSchema, Type.Null()]),
+  { maxProperties: 100 },
+);
+export type AnswersPatch = Static<typeof AnswersPatchSchema>;

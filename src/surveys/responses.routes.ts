@@ -1,0 +1,133 @@
+/** `/api/surveys/{id}/responses`: answers to one survey, partial or completed. */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authOf } from '../http/auth.js';
+import type { AppDeps } from '../http/deps.js';
+import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { ErrorResponse, FreeObject, IdParams, errorResponses } from '../http/schemas.js';
+import {
+  createResponse,
+  getResponse,
+  listResponses,
+  toResponseDto,
+  updateResponse,
+} from './responses.service.js';
+import { AnswersInputSchema, AnswersPatchSchema, SurveyResponseSchema } from './surveys.schemas.js';
+
+const ResponseParams = Type.Object({
+  id: Type.String({ maxLength: 100 }),
+  responseId: Type.String({ maxLength: 100 }),
+});
+
+export function responseRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
+  const { db } = deps.database;
+  const { clock } = deps;
+  return async (app) => {
+    app.get(
+      '/api/surveys/:id/responses',
+      {
+        schema: {
+          tags: ['surveys'],
+          params: IdParams,
+          querystring: Type.Object(
+            { ...PageQuery, completed: Type.Optional(Type.Boolean()) },
+            { additionalProperties: false },
+          ),
+          response: { 200: PageOf(SurveyResponseSchema), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const page = pageRequest(request.query);
+        const rows = await listResponses(
+          db,
+          authOf(request).organizationId,
+          request.params.id,
+          page,
+          request.query.completed,
+        );
+        return toPage(rows, page.limit, toResponseDto);
+      },
+    );
+
+    app.post(
+      '/api/surveys/:id/responses',
+      {
+        schema: {
+          tags: ['surveys'],
+          description:
+            'Answers are validated against the survey. A completed response (the default) ' +
+            'must answer every required question and raises `survey.response_completed`.',
+          params: IdParams,
+          body: Type.Object(
+            {
+              answers: AnswersInputSchema,
+              embeddedData: Type.Optional(FreeObject),
+              metadata: Type.Optional(FreeObject),
+              completed: Type.Optional(Type.Boolean({ default: true })),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 201: SurveyResponseSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const { organizationId } = authOf(request);
+        const row = await db
+          .transaction()
+          .execute((trx) =>
+            createResponse(trx, clock, organizationId, request.params.id, request.body),
+          );
+        return reply.status(201).send(toResponseDto(row));
+      },
+    );
+
+    app.get(
+      '/api/surveys/:id/responses/:responseId',
+      {
+        schema: {
+          tags: ['surveys'],
+          params: ResponseParams,
+          response: { 200: SurveyResponseSchema, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { id, responseId } = request.params;
+        return toResponseDto(await getResponse(db, authOf(request).organizationId, id, responseId));
+      },
+    );
+
+    app.patch(
+      '/api/surveys/:id/responses/:responseId',
+      {
+        schema: {
+          tags: ['surveys'],
+          description:
+            'Changes a partial response: answers merge per question (`null` removes one), ' +
+            'embeddedData and metadata merge shallowly; `completed: true` completes it. ' +
+            'A completed response cannot change (409).',
+          params: ResponseParams,
+          body: Type.Object(
+            {
+              answers: Type.Optional(AnswersPatchSchema),
+              embeddedData: Type.Optional(FreeObject),
+              metadata: Type.Optional(FreeObject),
+              completed: Type.Optional(Type.Boolean()),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: SurveyResponseSchema, ...errorResponses, 409: ErrorResponse },
+        },
+      },
+      async (request) => {
+        const { organizationId } = authOf(request);
+        const { id, responseId } = request.params;
+        const row = await db
+          .transaction()
+          .execute((trx) =>
+            updateResponse(trx, clock, organizationId, id, responseId, request.body),
+          );
+        return toResponseDto(row);
+      },
+    );
+  };
+}
