@@ -1,0 +1,76 @@
+/** `/api/tickets/{id}/messages`: a ticket's conversation, oldest first. */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authOf } from '../http/auth.js';
+import type { AppDeps } from '../http/deps.js';
+import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { IdParams, errorResponses } from '../http/schemas.js';
+import { ChannelInput, DirectionInput, Str, UUID } from './inputs.js';
+import { listMessages, toMessageDto } from './messages.repository.js';
+import { createMessage } from './messages.service.js';
+import { getTicket } from './tickets.repository.js';
+import { MessageSchema } from './tickets.schemas.js';
+
+const CreateMessageBody = Type.Object(
+  {
+    body: Str({ minLength: 1, maxLength: 100_000 }),
+    bodyHtml: Type.Optional(Str({ maxLength: 500_000 })),
+    direction: Type.Optional(DirectionInput),
+    authorId: Type.Optional(
+      Str({
+        ...UUID,
+        description:
+          'A user of the organization; defaults to the caller for outbound messages, none for inbound.',
+      }),
+    ),
+    channel: Type.Optional(ChannelInput),
+  },
+  { additionalProperties: false },
+);
+
+export function messageRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
+  const { db } = deps.database;
+  const { clock } = deps;
+  return async (app) => {
+    app.get(
+      '/api/tickets/:id/messages',
+      {
+        schema: {
+          tags: ['messages'],
+          params: IdParams,
+          querystring: Type.Object(PageQuery, { additionalProperties: false }),
+          response: { 200: PageOf(MessageSchema), ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { organizationId } = authOf(request);
+        const page = pageRequest(request.query);
+        const ticket = await getTicket(db, organizationId, request.params.id);
+        const rows = await listMessages(db, organizationId, ticket.id, page);
+        return toPage(rows, page.limit, toMessageDto);
+      },
+    );
+
+    app.post(
+      '/api/tickets/:id/messages',
+      {
+        schema: {
+          tags: ['messages'],
+          description: 'Raises `message.created`.',
+          params: IdParams,
+          body: CreateMessageBody,
+          response: { 201: MessageSchema, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const { organizationId, userId } = authOf(request);
+        const message = await db
+          .transaction()
+          .execute((trx) =>
+            createMessage(trx, clock, organizationId, request.params.id, request.body, userId),
+          );
+        return reply.status(201).send(message);
+      },
+    );
+  };
+}
