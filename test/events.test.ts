@@ -130,3 +130,74 @@ forEachDialect('events API', (h) => {
     expect(rows).toEqual([]);
   });
 });
+
+forEachDialect('event payloads match the catalogue', (h) => {
+  it('validates the data of every event a ticket lifecycle and a survey response raise against its JSON Schema', async () => {
+    const org = await h.createOrg();
+    const agent = (
+      await h.request({
+        method: 'POST',
+        url: '/api/users',
+        key: org.apiKey,
+        payload: { email: 'a@example.com', name: 'A' },
+      })
+    ).json();
+    const ticket = (
+      await h.request({
+        method: 'POST',
+        url: '/api/tickets',
+        key: org.apiKey,
+        payload: {
+          subject: 'Help',
+          requester: { email: 'c@example.com', name: 'C' },
+          assigneeId: agent.id,
+          tags: ['x'],
+        },
+      })
+    ).json();
+    await h.request({
+      method: 'PATCH',
+      url: `/api/tickets/${ticket.id}`,
+      key: org.apiKey,
+      payload: { status: 'resolved', assigneeId: org.adminUserId },
+    });
+    await h.request({
+      method: 'PATCH',
+      url: `/api/tickets/${ticket.id}`,
+      key: org.apiKey,
+      payload: { status: 'closed' },
+    });
+    await h.request({
+      method: 'POST',
+      url: `/api/tickets/${ticket.id}/messages`,
+      key: org.apiKey,
+      payload: { body: 'Thanks' },
+    });
+    const rows = await h.db
+      .selectFrom('events')
+      .selectAll()
+      .where('organization_id', '=', org.organizationId)
+      .execute();
+    const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const entry = EVENT_CATALOGUE.find((e) => e.type === row.type);
+      expect(entry, row.type).toBeDefined();
+      const validate = ajv.compile(entry!.schema);
+      const payload = JSON.parse(row.payload);
+      expect(validate(payload.data), `${row.type}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      seen.add(row.type);
+    }
+    expect([...seen].sort()).toEqual(
+      [
+        'message.created',
+        'ticket.assigned',
+        'ticket.closed',
+        'ticket.created',
+        'ticket.resolved',
+        'ticket.status_changed',
+        'ticket.updated',
+      ].sort(),
+    );
+  });
+});
