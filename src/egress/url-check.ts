@@ -1,0 +1,37 @@
+/**
+ * Static checks at webhook create/update time (SPEC §7). Every reason is a
+ * short sentence, because the API returns it to the user in a 400.
+ */
+import { effectivePort, hostRefusal } from './destination.js';
+import type { EgressPolicy } from './policy.js';
+
+export type WebhookUrlCheck = { ok: true; url: URL } | { ok: false; reason: string };
+
+/**
+ * Parses a webhook URL and applies the scheme, credential, host-name and
+ * IP-literal rules. IP literals are judged after the WHATWG parser normalized
+ * them, so `0x7f.1`, `2130706433` and `[::ffff:7f00:1]` all read as loopback.
+ */
+export function checkWebhookUrl(raw: string, policy: EgressPolicy): WebhookUrlCheck {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: 'The URL is not valid.' };
+  }
+  // Not exemptable by the allow list: the allow list names destinations, not schemes.
+  if (url.protocol === 'http:' && !policy.allowHttp) {
+    return { ok: false, reason: 'Webhook URLs must use https; plain http is not enabled.' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return { ok: false, reason: `Webhook URLs must use https, not ${url.protocol.slice(0, -1)}.` };
+  }
+  if (url.username !== '' || url.password !== '') {
+    return {
+      ok: false,
+      reason: 'Webhook URLs must not contain a username or password; use custom headers instead.',
+    };
+  }
+  const reason = hostRefusal(policy, url.hostname, effectivePort(url));
+  return reason === undefined ? { ok: true, url } : { ok: false, reason };
+}
