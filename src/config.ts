@@ -5,6 +5,7 @@
  * variable (see `ConfigError`).
  */
 import { existsSync } from 'node:fs';
+import { parseAllowList } from './egress/allow-list.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -125,16 +126,22 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   }
+  const egressAllow = (str(env, 'HOOKDESK_EGRESS_ALLOW') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  try {
+    parseAllowList(egressAllow);
+  } catch (error) {
+    throw new ConfigError('HOOKDESK_EGRESS_ALLOW', (error as Error).message);
+  }
   const config: Config = {
     port,
     host: str(env, 'HOST') ?? '0.0.0.0',
     databaseUrl,
     publicUrl,
     bootstrapApiKey,
-    egressAllow: (str(env, 'HOOKDESK_EGRESS_ALLOW') ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    egressAllow,
     egressAllowHttp: bool(env, 'HOOKDESK_EGRESS_ALLOW_HTTP', false),
     egressCaFile,
     deliveryTimeoutMs: int(env, 'HOOKDESK_DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),

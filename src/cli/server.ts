@@ -1,11 +1,17 @@
 /**
- * Long-running modes: the API listener and/or the background worker, with a
- * graceful shutdown on SIGTERM/SIGINT.
+ * Long-running modes: the API listener and/or the delivery worker, with a
+ * graceful shutdown on SIGTERM/SIGINT (stop listening, stop claiming, let
+ * attempts in flight finish or release them, close the database).
  */
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
+import { createDeliveryContext } from '../delivery/context.js';
+import { startRetention } from '../delivery/retention.js';
+import { DeliveryWorker } from '../delivery/worker.js';
 import { buildApp } from '../http/app.js';
 import { createLogger } from '../logger.js';
+import { createMailer } from '../mail/mailer.js';
+import { Metrics } from '../metrics.js';
 import { prepareDatabase, type Prepared } from '../runtime.js';
 
 export interface Roles {
@@ -19,7 +25,8 @@ export async function runServer(
   onPrepared: (p: Prepared) => void,
 ): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const prepared = await prepareDatabase(config, systemClock);
+  const clock = systemClock;
+  const prepared = await prepareDatabase(config, clock);
   onPrepared(prepared);
   const { database } = prepared;
   logger.info(
@@ -27,17 +34,37 @@ export async function runServer(
     'database ready',
   );
 
-  const app = roles.api ? await buildApp({ config, database, clock: systemClock, logger }) : null;
-  if (app) {
-    await app.listen({ port: config.port, host: config.host });
-  }
+  const delivery = createDeliveryContext(config);
+  const metrics = new Metrics(database.db, clock, { defaultMetrics: true });
+  const mailer = createMailer(config, logger);
+
+  const app = roles.api
+    ? await buildApp({ config, database, clock, logger, delivery, metrics })
+    : null;
+  if (app) await app.listen({ port: config.port, host: config.host });
+
+  let worker: DeliveryWorker | null = null;
+  let stopRetention: (() => void) | null = null;
   if (roles.worker) {
-    // The delivery engine registers its loops here (issue 3); the process already
-    // owns the database handle and the shutdown sequence they will share.
-    logger.info('worker started');
+    worker = new DeliveryWorker(
+      {
+        database,
+        clock,
+        logger,
+        mailer,
+        dispatcher: delivery.dispatcher,
+        metrics,
+        databaseUrl: config.databaseUrl,
+      },
+      { concurrency: config.workerConcurrency, timeoutMs: config.deliveryTimeoutMs },
+    );
+    worker.start();
+    stopRetention = startRetention(database.db, clock, config.retentionDays, logger);
+    logger.info(
+      { workerId: worker.id, concurrency: config.workerConcurrency },
+      'delivery worker started',
+    );
   }
-  // A worker-only process has no listener to keep it alive until a signal arrives.
-  const keepAlive = app ? null : setInterval(() => {}, 2 ** 30);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -45,8 +72,11 @@ export async function runServer(
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const done = async () => {
-      if (keepAlive) clearInterval(keepAlive);
       if (app) await app.close();
+      stopRetention?.();
+      await worker?.stop();
+      await delivery.close();
+      mailer.close();
       await database.close();
     };
     done().then(

@@ -149,6 +149,64 @@ export interface EventsTable {
   created_at: number;
 }
 
+export interface WebhooksTable {
+  id: string;
+  organization_id: string;
+  survey_id: string | null;
+  name: string;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  secret: string | null;
+  /** JSON object of custom headers. */
+  headers: string;
+  active: number;
+  /** JSON array of delays in seconds. */
+  retry_policy: string;
+  consecutive_failures: number;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  last_delivery_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface DeliveriesTable {
+  id: string;
+  organization_id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  payload: string;
+  status: DeliveryStatus;
+  attempt_count: number;
+  attempts_allowed: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  is_test: number;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export interface DeliveryAttemptsTable {
+  id: string;
+  delivery_id: string;
+  number: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  /** JSON object. */
+  response_headers: string | null;
+  response_body: string | null;
+  response_body_truncated: number;
+  error_code: string | null;
+  error_message: string | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -160,6 +218,9 @@ export interface Database {
   survey_responses: SurveyResponsesTable;
   notifications: NotificationsTable;
   events: EventsTable;
+  webhooks: WebhooksTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
 }
 
 export type Db = Kysely<Database>;

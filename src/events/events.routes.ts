@@ -12,6 +12,8 @@ import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
 import { FreeObject, IdParams, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { DeliverySchema, toDeliveryDto } from '../delivery/dto.js';
+import { deliveriesOfEvent } from '../delivery/queue/reads.js';
 import { EVENT_CATALOGUE } from './catalog.js';
 
 const EventSchema = Type.Object({
@@ -104,7 +106,10 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           tags: ['events'],
           params: IdParams,
           response: {
-            200: Type.Composite([EventSchema, Type.Object({ deliveries: Type.Array(FreeObject) })]),
+            200: Type.Composite([
+              EventSchema,
+              Type.Object({ deliveries: Type.Array(DeliverySchema) }),
+            ]),
             ...errorResponses,
           },
         },
@@ -117,8 +122,8 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           .where('id', '=', request.params.id)
           .executeTakeFirst();
         if (!row) throw notFound('Event');
-        // Deliveries arrive with the delivery engine; until then an event has none.
-        return { ...toDto(row), deliveries: [] as Record<string, unknown>[] };
+        const deliveries = await deliveriesOfEvent(db, row.organization_id, row.id);
+        return { ...toDto(row), deliveries: deliveries.map(toDeliveryDto) };
       },
     );
   };

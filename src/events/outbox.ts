@@ -1,13 +1,15 @@
 /**
  * The outbox. Every event is written in the transaction of the change that
  * raised it, with its payload serialized once, here: those bytes are what
- * every webhook delivery of the event will send. Nothing that rolls back is
- * ever seen; nothing that commits is lost.
+ * every webhook delivery of the event will send, and the deliveries to every
+ * subscribed webhook are created here too. Nothing that rolls back is ever
+ * seen; nothing that commits is lost.
  */
 import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
 import type { Executor } from '../db/schema.js';
 import { newId } from '../ids.js';
+import { createDeliveries } from '../delivery/queue/fanout.js';
 import type { SurveyEventType, TicketEventType } from './catalog.js';
 
 export type EventInput =
@@ -64,6 +66,18 @@ export async function emitEvents(
     };
   });
   await trx.insertInto('events').values(rows).execute();
+  // Fan-out in the same transaction: the deliveries commit (or not) with the event.
+  await createDeliveries(
+    trx,
+    clock,
+    rows.map((r) => ({
+      id: r.id,
+      organizationId: r.organization_id,
+      surveyId: r.survey_id,
+      type: r.type,
+      payload: r.payload,
+    })),
+  );
   return rows.map((r) => ({
     id: r.id,
     organizationId: r.organization_id,

@@ -13,6 +13,8 @@ import { notificationRoutes } from '../notifications/notifications.routes.js';
 import { surveyRoutes } from '../surveys/surveys.routes.js';
 import { ticketRoutes } from '../tickets/tickets.routes.js';
 import { userRoutes } from '../users/users.routes.js';
+import { deliveryRoutes } from '../webhooks/deliveries.routes.js';
+import { webhookRoutes } from '../webhooks/webhooks.routes.js';
 import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
 import type { AppDeps } from './deps.js';
@@ -47,6 +49,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
+  // Unauthenticated like /healthz: scrape it from inside your network; it carries counts, no tenant data.
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    const body = await deps.metrics.registry.metrics();
+    return reply.type(deps.metrics.registry.contentType).send(body);
+  });
+
   app.get('/healthz', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     try {
@@ -70,6 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(surveyRoutes(deps));
     await api.register(notificationRoutes(deps));
     await api.register(eventRoutes(deps));
+    await api.register(deliveryRoutes(deps));
+    await api.register(webhookRoutes(deps));
   });
 
   return app;

@@ -1,7 +1,9 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DatabaseHandle } from '../db/dialect.js';
+import type { DeliveryContext } from '../delivery/context.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 
 /** What route plugins receive: passed down explicitly, never imported as globals. */
 export interface AppDeps {
@@ -9,4 +11,6 @@ export interface AppDeps {
   readonly database: DatabaseHandle;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly delivery: DeliveryContext;
+  readonly metrics: Metrics;
 }

@@ -16,7 +16,9 @@ import { openPostgres } from '../../src/db/postgres/postgres.js';
 import { openSqlite } from '../../src/db/sqlite/sqlite.js';
 import type { Db } from '../../src/db/schema.js';
 import { buildApp } from '../../src/http/app.js';
+import { createDeliveryContext, type DeliveryContext } from '../../src/delivery/context.js';
 import { createLogger } from '../../src/logger.js';
+import { Metrics } from '../../src/metrics.js';
 import { createOrganization, type CreatedOrganization } from '../../src/orgs/organizations.js';
 import { adminQuery, adminUrl, uniqueDbName, withDatabase } from './postgres.js';
 
@@ -73,7 +75,11 @@ export interface Harness {
   readonly config: Config;
   app: FastifyInstance;
   database: DatabaseHandle;
+  /** `sqlite:…` or `postgres://…` of this suite's database, for child processes. */
+  databaseUrl: string;
   db: Db;
+  delivery: DeliveryContext;
+  metrics: Metrics;
   /** A new organization with an admin and an admin API key. */
   createOrg(name?: string): Promise<Org>;
   /** `inject()` that parses the JSON body. */
@@ -106,7 +112,10 @@ function makeHarness(dialect: DialectName, env: Record<string, string>): Harness
     config,
     app: undefined as unknown as FastifyInstance,
     database: undefined as unknown as DatabaseHandle,
+    databaseUrl: '',
     db: undefined as unknown as Db,
+    delivery: undefined as unknown as DeliveryContext,
+    metrics: undefined as unknown as Metrics,
     async createOrg(name?: string) {
       orgCounter += 1;
       const created = await h.db.transaction().execute((trx) =>
@@ -131,17 +140,23 @@ function makeHarness(dialect: DialectName, env: Record<string, string>): Harness
     const opened = await openTestDatabase(dialect, clock);
     dispose = opened.dispose;
     h.database = opened.handle;
+    h.databaseUrl = opened.url;
     h.db = opened.handle.db;
+    h.delivery = createDeliveryContext(config);
+    h.metrics = new Metrics(opened.handle.db, clock);
     h.app = await buildApp({
       config,
       database: opened.handle,
       clock,
       logger: createLogger('silent'),
+      delivery: h.delivery,
+      metrics: h.metrics,
     });
     await h.app.ready();
   });
   afterAll(async () => {
     await h.app?.close();
+    await h.delivery?.close();
     await dispose?.();
   });
   return h;

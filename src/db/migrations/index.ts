@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { ColumnTypes } from '../dialect.js';
 import { core } from './0001_core.js';
+import { webhooks } from './0002_webhooks.js';
 
 export interface Migration {
   readonly name: string;
@@ -14,4 +15,4 @@ export interface Migration {
   up(db: Kysely<any>, t: ColumnTypes): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core];
+export const MIGRATIONS: readonly Migration[] = [core, webhooks];

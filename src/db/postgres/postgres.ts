@@ -6,6 +6,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Dialect, DatabaseHandle } from '../dialect.js';
 import type { Database } from '../schema.js';
+import { registerDialect } from '../registry.js';
 
 /** Arbitrary constant shared by every Hookdesk process: the migration advisory lock. */
 const MIGRATION_LOCK_KEY = 727_001;
@@ -71,6 +72,7 @@ export function openPostgres(url: string, options: { poolSize?: number } = {}): 
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
+  registerDialect(db, postgresDialect);
   return {
     db,
     dialect: postgresDialect,

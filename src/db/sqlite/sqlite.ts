@@ -16,6 +16,7 @@ import {
 } from 'kysely';
 import type { Dialect, DatabaseHandle } from '../dialect.js';
 import type { Database } from '../schema.js';
+import { registerDialect } from '../registry.js';
 
 /**
  * Transactions start with BEGIN IMMEDIATE: a deferred BEGIN that later
@@ -75,6 +76,7 @@ export function openSqlite(path: string): DatabaseHandle {
   native.pragma('foreign_keys = ON');
   native.pragma('synchronous = NORMAL');
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: native }) });
+  registerDialect(db, sqliteDialect);
   return {
     db,
     dialect: sqliteDialect,

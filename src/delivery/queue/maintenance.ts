@@ -1,0 +1,89 @@
+/** Queue housekeeping: giving claims back, when to wake next, pruning, and gauges for /metrics. */
+import type { Executor } from '../../db/schema.js';
+
+/** On shutdown: deliveries this worker claimed but never attempted go back to pending, due now. */
+export async function releaseClaims(
+  db: Executor,
+  owner: string,
+  ids: readonly string[],
+  now: number,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await db
+    .updateTable('deliveries')
+    .set({ status: 'pending', lease_owner: null, lease_until: null, updated_at: now })
+    .where('id', 'in', ids)
+    .where('lease_owner', '=', owner)
+    .where('status', '=', 'delivering')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** The earliest time any delivery becomes claimable: a due retry or a lease running out. */
+export async function nextWakeAt(db: Executor): Promise<number | null> {
+  const pending = await db
+    .selectFrom('deliveries')
+    .select('next_attempt_at')
+    .where('status', '=', 'pending')
+    .orderBy('next_attempt_at')
+    .limit(1)
+    .executeTakeFirst();
+  const lease = await db
+    .selectFrom('deliveries')
+    .select('lease_until')
+    .where('status', '=', 'delivering')
+    .orderBy('lease_until')
+    .limit(1)
+    .executeTakeFirst();
+  const times = [pending?.next_attempt_at, lease?.lease_until].filter(
+    (t): t is number => typeof t === 'number',
+  );
+  return times.length > 0 ? Math.min(...times) : null;
+}
+
+/** Deletes finished deliveries (and, by cascade, their attempts) completed before `before`. */
+export async function pruneFinished(
+  db: Executor,
+  before: number,
+  batchSize = 1000,
+): Promise<number> {
+  const result = await db
+    .deleteFrom('deliveries')
+    .where('id', 'in', (qb) =>
+      qb
+        .selectFrom('deliveries')
+        .select('id')
+        .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
+        .where('completed_at', '<', before)
+        .limit(batchSize),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export interface QueueStats {
+  pending: number;
+  /** Seconds since the oldest due pending delivery became due; 0 when none is due. */
+  oldestDueAgeSeconds: number;
+}
+
+export async function queueStats(db: Executor, now: number): Promise<QueueStats> {
+  const count = await db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  const oldest = await db
+    .selectFrom('deliveries')
+    .select('next_attempt_at')
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .limit(1)
+    .executeTakeFirst();
+  const dueAt = oldest?.next_attempt_at;
+  return {
+    pending: Number(count.n),
+    oldestDueAgeSeconds: typeof dueAt === 'number' ? Math.max(0, (now - dueAt) / 1000) : 0,
+  };
+}

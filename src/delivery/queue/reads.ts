@@ -1,0 +1,76 @@
+/** Reading deliveries and attempts for the management API. */
+import type {
+  DeliveriesTable,
+  DeliveryAttemptsTable,
+  DeliveryStatus,
+  Executor,
+} from '../../db/schema.js';
+import type { PageRequest } from '../../http/pagination.js';
+
+export interface DeliveryFilters {
+  status?: DeliveryStatus;
+  eventType?: string;
+  /** Inclusive lower bound on created_at (epoch ms). */
+  since?: number;
+  /** Exclusive upper bound on created_at (epoch ms). */
+  until?: number;
+}
+
+export async function listDeliveries(
+  db: Executor,
+  webhookId: string,
+  filters: DeliveryFilters,
+  page: PageRequest,
+): Promise<DeliveriesTable[]> {
+  return db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('webhook_id', '=', webhookId)
+    .$if(filters.status !== undefined, (q) => q.where('status', '=', filters.status!))
+    .$if(filters.eventType !== undefined, (q) => q.where('event_type', '=', filters.eventType!))
+    .$if(filters.since !== undefined, (q) => q.where('created_at', '>=', filters.since!))
+    .$if(filters.until !== undefined, (q) => q.where('created_at', '<', filters.until!))
+    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+}
+
+export async function findDelivery(
+  db: Executor,
+  webhookId: string,
+  id: string,
+): Promise<DeliveriesTable | undefined> {
+  return db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('webhook_id', '=', webhookId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function attemptsOf(
+  db: Executor,
+  deliveryId: string,
+): Promise<DeliveryAttemptsTable[]> {
+  return db
+    .selectFrom('delivery_attempts')
+    .selectAll()
+    .where('delivery_id', '=', deliveryId)
+    .orderBy('number')
+    .execute();
+}
+
+export async function deliveriesOfEvent(
+  db: Executor,
+  organizationId: string,
+  eventId: string,
+): Promise<DeliveriesTable[]> {
+  return db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('organization_id', '=', organizationId)
+    .where('event_id', '=', eventId)
+    .orderBy('id')
+    .execute();
+}

@@ -1,0 +1,53 @@
+/**
+ * Retention (SPEC §10): finished deliveries older than HOOKDESK_RETENTION_DAYS
+ * are deleted with their attempts, in small batches so a large backlog never
+ * holds the write lock for long.
+ */
+import type { Clock } from '../clock.js';
+import type { Executor } from '../db/schema.js';
+import type { Logger } from '../logger.js';
+import { pruneFinished } from './queue/maintenance.js';
+
+const DAY_MS = 86_400_000;
+const BATCH = 1000;
+/** Bounds one pass; the next pass continues. */
+const MAX_BATCHES_PER_PASS = 100;
+
+export async function pruneOnce(
+  db: Executor,
+  clock: Clock,
+  retentionDays: number,
+): Promise<number> {
+  const before = clock.now() - retentionDays * DAY_MS;
+  let total = 0;
+  for (let i = 0; i < MAX_BATCHES_PER_PASS; i++) {
+    const n = await pruneFinished(db, before, BATCH);
+    total += n;
+    if (n < BATCH) break;
+  }
+  return total;
+}
+
+/** Prunes now and then every `intervalMs` (default hourly); returns a stop function. */
+export function startRetention(
+  db: Executor,
+  clock: Clock,
+  retentionDays: number,
+  logger: Logger,
+  intervalMs = 3_600_000,
+): () => void {
+  const run = () => {
+    pruneOnce(db, clock, retentionDays).then(
+      (n) => n > 0 && logger.info({ pruned: n }, 'pruned finished deliveries'),
+      (error: unknown) => logger.warn({ err: error }, 'retention pass failed'),
+    );
+  };
+  const first = setTimeout(run, 10_000);
+  const timer = setInterval(run, intervalMs);
+  first.unref();
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * One delivery attempt over HTTPS (SPEC §6.2–6.4): the exact headers, a
+ * whole-request timeout, no redirects, and at most 4,096 bytes of the
+ * response body read (the rest is not read: the stream is destroyed).
+ */
+import { request, type Dispatcher } from 'undici';
+import { VERSION } from '../version.js';
+import { signPayload } from './signature.js';
+
+export const RESPONSE_BODY_LIMIT = 4096;
+const USER_AGENT = `Hookdesk/${VERSION}`;
+
+export interface OutgoingRequest {
+  url: string;
+  deliveryId: string;
+  eventType: string;
+  body: string;
+  secret: string | null;
+  customHeaders: Record<string, string>;
+}
+
+export interface AttemptError {
+  code: string;
+  message: string;
+}
+
+export interface AttemptResult {
+  success: boolean;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  responseBodyTruncated: boolean;
+  error: AttemptError | null;
+}
+
+export function buildHeaders(req: OutgoingRequest): Record<string, string> {
+  // Custom headers first: the standard ones below can never be overridden
+  // (validation rejects them too; this is the second line).
+  const headers: Record<string, string> = { ...req.customHeaders };
+  headers['content-type'] = 'application/json';
+  headers['x-webhook-event'] = req.eventType;
+  headers['x-webhook-delivery'] = req.deliveryId;
+  headers['user-agent'] = USER_AGENT;
+  if (req.secret !== null) headers['x-webhook-signature'] = signPayload(req.secret, req.body);
+  return headers;
+}
+
+export interface SendOptions {
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  /** Wall clock for start time and duration; the injected clock is for scheduling. */
+  now?: () => number;
+}
+
+export async function sendAttempt(req: OutgoingRequest, opts: SendOptions): Promise<AttemptResult> {
+  const now = opts.now ?? Date.now;
+  const startedAt = now();
+  const started = performance.now();
+  const signal = AbortSignal.timeout(opts.timeoutMs);
+  const finish = (partial: Omit<AttemptResult, 'startedAt' | 'durationMs'>): AttemptResult => ({
+    ...partial,
+    startedAt,
+    durationMs: Math.max(0, Math.round(performance.now() - started)),
+  });
+  try {
+    const res = await request(req.url, {
+      method: 'POST',
+      headers: buildHeaders(req),
+      body: req.body,
+      dispatcher: opts.dispatcher,
+      signal,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+    });
+    const { body, truncated } = await readCapped(res.body, RESPONSE_BODY_LIMIT);
+    const statusCode = res.statusCode;
+    const responseHeaders = flattenHeaders(res.headers);
+    const success = statusCode >= 200 && statusCode < 300;
+    const redirect = statusCode >= 300 && statusCode < 400;
+    return finish({
+      success,
+      statusCode,
+      responseHeaders,
+      responseBody: body,
+      responseBodyTruncated: truncated,
+      error: redirect
+        ? {
+            code: 'redirect',
+            message: `Redirects are not followed (HTTP ${statusCode}${responseHeaders.location ? ` to ${responseHeaders.location}` : ''}).`,
+          }
+        : null,
+    });
+  } catch (error) {
+    return finish({
+      success: false,
+      statusCode: null,
+      responseHeaders: null,
+      responseBody: null,
+      responseBodyTruncated: false,
+      error: classifyError(error, signal, opts.timeoutMs),
+    });
+  }
+}
+
+/** Reads up to `limit` bytes; past that the stream is destroyed, never drained. */
+async function readCapped(stream: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  for await (const chunk of stream) {
+    const room = limit - size;
+    if (chunk.length > room) {
+      if (room > 0) chunks.push(chunk.subarray(0, room));
+      size = limit;
+      truncated = true;
+      break; // leaving the loop destroys the body; the connection is closed, not reused
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  if (truncated) stream.destroy();
+  return { body: Buffer.concat(chunks).toString('utf8'), truncated };
+}
+
+function flattenHeaders(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+const TLS_CODES =
+  /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|HOSTNAME_MISMATCH|EPROTO)/;
+
+/** Maps a failure with no response to a stable error code (SPEC §6.4). */
+export function classifyError(
+  error: unknown,
+  signal: AbortSignal,
+  timeoutMs: number,
+): AttemptError {
+  const chain: { code?: unknown; name?: unknown; message?: unknown }[] = [];
+  for (let e: unknown = error, i = 0; e && typeof e === 'object' && i < 5; i++) {
+    chain.push(e);
+    e = (e as { cause?: unknown }).cause;
+  }
+  const codes = chain.map((e) => (typeof e.code === 'string' ? e.code : ''));
+  const message =
+    chain.map((e) => (typeof e.message === 'string' ? e.message : '')).find(Boolean) ??
+    'Request failed';
+  if (codes.includes('blocked_destination')) return { code: 'blocked_destination', message };
+  if (
+    signal.aborted ||
+    codes.some((c) => /TIMEOUT|ETIMEDOUT/.test(c)) ||
+    chain.some((e) => e.name === 'TimeoutError')
+  ) {
+    return { code: 'timeout', message: `No complete response within ${timeoutMs} ms.` };
+  }
+  if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_AGAIN' || c === 'ENODATA'))
+    return { code: 'dns', message };
+  if (codes.some((c) => TLS_CODES.test(c)) || /certificate|TLS|SSL/i.test(message))
+    return { code: 'tls', message };
+  if (codes.some((c) => /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL)$/.test(c)))
+    return { code: 'connect', message };
+  if (codes.some((c) => /^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED)$/.test(c))) {
+    return { code: 'connection_reset', message };
+  }
+  return { code: 'request_failed', message };
+}

@@ -1,0 +1,208 @@
+/**
+ * Under each webhook, ticket or survey: its deliveries (list with filters,
+ * detail with every attempt), `retry` (queue one again now) and `test` (send
+ * a `webhook.test` event once, now, and answer with the outcome).
+ */
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { iso } from '../clock.js';
+import type { DeliveryStatus, Executor } from '../db/schema.js';
+import {
+  DELIVERY_STATUSES,
+  DeliveryDetailSchema,
+  DeliverySchema,
+  toDeliveryDetail,
+  toDeliveryDto,
+} from '../delivery/dto.js';
+import type { ClaimedDelivery } from '../delivery/queue/claim.js';
+import {
+  TEST_EVENT_TYPE,
+  createTestDelivery,
+  requeueDelivery,
+} from '../delivery/queue/commands.js';
+import { recordOutcome } from '../delivery/queue/outcome.js';
+import { attemptsOf, findDelivery, listDeliveries } from '../delivery/queue/reads.js';
+import { sendAttempt } from '../delivery/sender.js';
+import { AppError, notFound } from '../errors.js';
+import { authOf } from '../http/auth.js';
+import type { AppDeps } from '../http/deps.js';
+import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { errorResponses } from '../http/schemas.js';
+import { newId } from '../ids.js';
+import { getSurveyScope, getWebhookInScope, type WebhookScope } from './webhooks.repository.js';
+
+const Id = Type.String({ maxLength: 100 });
+const BASES = [
+  { path: '/api/webhooks/:id', params: { id: Id } },
+  { path: '/api/surveys/:surveyId/webhooks/:id', params: { surveyId: Id, id: Id } },
+] as const;
+
+async function scopeOf(db: Executor, request: FastifyRequest): Promise<WebhookScope> {
+  const { organizationId } = authOf(request);
+  const surveyId = (request.params as { surveyId?: string }).surveyId;
+  return surveyId === undefined
+    ? { organizationId, surveyId: null }
+    : getSurveyScope(db, organizationId, surveyId);
+}
+
+function webhookId(request: FastifyRequest): string {
+  return (request.params as { id: string }).id;
+}
+
+export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
+  const { db } = deps.database;
+  const { clock } = deps;
+  return async (app) => {
+    for (const base of BASES) {
+      const tags = [base.path.startsWith('/api/surveys') ? 'survey webhooks' : 'webhooks'];
+      app.get(
+        `${base.path}/deliveries`,
+        {
+          config: { adminOnly: true },
+          schema: {
+            tags,
+            params: Type.Object(base.params),
+            querystring: Type.Object(
+              {
+                ...PageQuery,
+                status: Type.Optional(Type.String({ enum: [...DELIVERY_STATUSES] })),
+                eventType: Type.Optional(Type.String({ maxLength: 100 })),
+                since: Type.Optional(Type.String({ format: 'date-time' })),
+                until: Type.Optional(Type.String({ format: 'date-time' })),
+              },
+              { additionalProperties: false },
+            ),
+            response: { 200: PageOf(DeliverySchema), ...errorResponses },
+          },
+        },
+        async (request) => {
+          const hook = await getWebhookInScope(db, await scopeOf(db, request), webhookId(request));
+          const q = request.query;
+          const page = pageRequest(q);
+          const rows = await listDeliveries(
+            db,
+            hook.id,
+            {
+              ...(q.status ? { status: q.status as DeliveryStatus } : {}),
+              ...(q.eventType ? { eventType: q.eventType } : {}),
+              ...(q.since ? { since: Date.parse(q.since) } : {}),
+              ...(q.until ? { until: Date.parse(q.until) } : {}),
+            },
+            page,
+          );
+          return toPage(rows, page.limit, toDeliveryDto);
+        },
+      );
+
+      app.get(
+        `${base.path}/deliveries/:deliveryId`,
+        {
+          config: { adminOnly: true },
+          schema: {
+            tags,
+            params: Type.Object({ ...base.params, deliveryId: Id }),
+            response: { 200: DeliveryDetailSchema, ...errorResponses },
+          },
+        },
+        async (request) => {
+          const hook = await getWebhookInScope(db, await scopeOf(db, request), webhookId(request));
+          const row = await findDelivery(db, hook.id, request.params.deliveryId);
+          if (!row) throw notFound('Delivery');
+          return toDeliveryDetail(row, await attemptsOf(db, row.id));
+        },
+      );
+
+      app.post(
+        `${base.path}/deliveries/:deliveryId/retry`,
+        {
+          config: { adminOnly: true },
+          schema: {
+            tags,
+            params: Type.Object({ ...base.params, deliveryId: Id }),
+            response: { 202: DeliverySchema, ...errorResponses },
+          },
+        },
+        async (request, reply) => {
+          const row = await db.transaction().execute(async (trx) => {
+            const hook = await getWebhookInScope(
+              trx,
+              await scopeOf(trx, request),
+              webhookId(request),
+            );
+            if (hook.active !== 1) {
+              throw new AppError(
+                'conflict',
+                'The webhook is disabled; set it active again before retrying.',
+              );
+            }
+            const delivery = await findDelivery(trx, hook.id, request.params.deliveryId);
+            if (!delivery) throw notFound('Delivery');
+            return requeueDelivery(trx, delivery, clock.now());
+          });
+          return reply.status(202).send(toDeliveryDto(row));
+        },
+      );
+
+      app.post(
+        `${base.path}/test`,
+        {
+          config: { adminOnly: true },
+          schema: {
+            tags,
+            params: Type.Object(base.params),
+            response: { 200: DeliveryDetailSchema, ...errorResponses },
+          },
+        },
+        async (request) => {
+          const scope = await scopeOf(db, request);
+          const hook = await getWebhookInScope(db, scope, webhookId(request));
+          const owner = `test:${newId()}`;
+          const now = clock.now();
+          const eventId = newId();
+          const envelope = {
+            ...(scope.surveyId === null
+              ? { organizationId: scope.organizationId }
+              : { surveyId: scope.surveyId }),
+            eventType: TEST_EVENT_TYPE,
+            eventId,
+            timestamp: iso(now),
+            data: {
+              webhook: { id: hook.id, name: hook.name },
+              message: 'This is a test delivery from Hookdesk.',
+            },
+          };
+          const claimed: ClaimedDelivery = await db.transaction().execute((trx) =>
+            createTestDelivery(trx, {
+              id: newId(),
+              organizationId: scope.organizationId,
+              webhookId: hook.id,
+              eventId,
+              payload: JSON.stringify(envelope),
+              owner,
+              now,
+              leaseMs: deps.delivery.timeoutMs + 30_000,
+            }),
+          );
+          const result = await sendAttempt(
+            {
+              url: hook.url,
+              deliveryId: claimed.id,
+              eventType: TEST_EVENT_TYPE,
+              body: claimed.payload,
+              secret: hook.secret,
+              customHeaders: JSON.parse(hook.headers) as Record<string, string>,
+            },
+            { dispatcher: deps.delivery.dispatcher, timeoutMs: deps.delivery.timeoutMs },
+          );
+          await db
+            .transaction()
+            .execute((trx) => recordOutcome(trx, clock, claimed, owner, result));
+          const row = await findDelivery(db, hook.id, claimed.id);
+          if (!row) throw notFound('Delivery'); // deleted with its webhook meanwhile
+          return toDeliveryDetail(row, await attemptsOf(db, row.id));
+        },
+      );
+    }
+  };
+}

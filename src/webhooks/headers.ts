@@ -1,0 +1,60 @@
+/**
+ * Custom webhook headers: what a webhook may add to each delivery request.
+ * Names are RFC 7230 tokens; values are single-line text. The headers the
+ * delivery engine sets itself, and hop-by-hop or framing headers, are refused.
+ */
+import type { Problems } from '../errors.js';
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const MAX_NAME = 100;
+/** Control characters other than horizontal tab, including CR, LF and NUL. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/** Lower-case names a webhook may not set. */
+export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  // Set on every delivery.
+  'content-type',
+  'x-webhook-event',
+  'x-webhook-delivery',
+  'x-webhook-signature',
+  'user-agent',
+  // Hop-by-hop and framing.
+  'host',
+  'content-length',
+  'connection',
+  'transfer-encoding',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
+
+/** Adds a problem per bad name or value, at `headers.<name>`. */
+export function checkHeaders(
+  headers: Record<string, unknown>,
+  problems: Pick<Problems, 'add'>,
+): void {
+  const seen = new Set<string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const field = `headers.${name}`;
+    const lower = name.toLowerCase();
+    if (name.length > MAX_NAME) {
+      problems.add(field, `name must NOT have more than ${MAX_NAME} characters`);
+    } else if (!TOKEN.test(name)) {
+      problems.add(field, 'is not a valid header name');
+    } else if (RESERVED_HEADERS.has(lower)) {
+      problems.add(field, 'is set by Hookdesk or is hop-by-hop, and may not be set');
+    } else if (seen.has(lower)) {
+      problems.add(field, 'is a duplicate (header names are case-insensitive)');
+    } else if (typeof value !== 'string') {
+      problems.add(field, 'must be string');
+    } else if (CONTROL.test(value)) {
+      problems.add(field, 'must not contain control characters (CR, LF, NUL, …)');
+    }
+    seen.add(lower);
+  }
+}

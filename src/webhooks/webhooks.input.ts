@@ -1,0 +1,108 @@
+/**
+ * Webhook input checking. Routes validate bodies with `attachValidation`, so
+ * the JSON-schema problems arrive here together with the body; the rules a
+ * schema cannot express are checked on the same body, and every problem of
+ * both kinds is answered in one 400 `validation_failed`.
+ */
+import type { FastifyRequest } from 'fastify';
+import { checkWebhookUrl, type EgressPolicy } from '../egress/index.js';
+import { Problems, type FieldProblem } from '../errors.js';
+import { toFieldProblems } from '../http/validation.js';
+import { checkHeaders } from './headers.js';
+import type { WebhookKind } from './webhooks.schemas.js';
+
+export const DEFAULT_RETRY_POLICY: readonly number[] = Object.freeze([1, 5, 30, 300, 1800, 7200]);
+export const DEFAULT_SURVEY_EVENTS: readonly string[] = Object.freeze([
+  'survey.response_completed',
+]);
+
+/** A webhook's settings as stored, after checking and defaults. */
+export interface WebhookFields {
+  name: string;
+  url: string;
+  events: string[];
+  secret: string | null;
+  headers: Record<string, string>;
+  active: boolean;
+  retryPolicy: number[];
+}
+
+export type WebhookPatch = Partial<WebhookFields>;
+
+export interface InputRules {
+  kind: WebhookKind;
+  egress: EgressPolicy;
+}
+
+/** The schema's problems with the body; a params or query failure is rethrown as is. */
+function schemaProblems(request: FastifyRequest): FieldProblem[] {
+  const error = request.validationError;
+  if (!error) return [];
+  if (error.validationContext !== 'body') throw error;
+  return toFieldProblems(error.validation as never, 'body');
+}
+
+type Sink = Pick<Problems, 'add'>;
+
+/** Code-checked rules; each only looks at values of the right shape, the schema reports the rest. */
+function checkRules(body: Record<string, unknown>, rules: InputRules, problems: Sink): void {
+  if (typeof body.url === 'string') {
+    const checked = checkWebhookUrl(body.url, rules.egress);
+    if (!checked.ok) problems.add('url', checked.reason);
+  }
+  if (Array.isArray(body.events)) {
+    const seen = new Set<unknown>();
+    body.events.forEach((type: unknown, i) => {
+      if (seen.has(type)) problems.add(`events[${i}]`, 'is a duplicate');
+      seen.add(type);
+    });
+  }
+  if (isObject(body.headers)) checkHeaders(body.headers, problems);
+}
+
+/**
+ * Throws `validation_failed` listing every problem. A code-checked problem on
+ * a field the schema already rejected is left out, so each field is reported
+ * once with its most basic problem.
+ */
+function checkBody(request: FastifyRequest, rules: InputRules): void {
+  const fromSchema = schemaProblems(request);
+  const problems = new Problems();
+  for (const p of fromSchema) problems.add(p.field, p.message);
+  const flagged = new Set(fromSchema.map((p) => p.field));
+  const body: unknown = request.body;
+  if (isObject(body)) {
+    checkRules(body, rules, {
+      add: (field, message) => {
+        if (!flagged.has(field)) problems.add(field, message);
+      },
+    });
+  }
+  problems.throwIfAny();
+}
+
+/** A checked create body with its defaults filled in. */
+export function checkCreateBody(request: FastifyRequest, rules: InputRules): WebhookFields {
+  checkBody(request, rules);
+  // The schema held: name and url are present, and so are a ticket webhook's events.
+  const input = request.body as WebhookPatch & Pick<WebhookFields, 'name' | 'url'>;
+  return {
+    name: input.name,
+    url: input.url,
+    events: input.events ?? (rules.kind === 'survey' ? [...DEFAULT_SURVEY_EVENTS] : []),
+    secret: input.secret ?? null,
+    headers: input.headers ?? {},
+    active: input.active ?? true,
+    retryPolicy: input.retryPolicy ?? [...DEFAULT_RETRY_POLICY],
+  };
+}
+
+/** A checked PATCH body: only the fields present. */
+export function checkPatchBody(request: FastifyRequest, rules: InputRules): WebhookPatch {
+  checkBody(request, rules);
+  return request.body as WebhookPatch;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

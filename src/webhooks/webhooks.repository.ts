@@ -1,0 +1,247 @@
+/**
+ * Webhooks, always read and written within a scope: an organization's ticket
+ * webhooks (`surveyId: null`) or one of its surveys' webhooks. A webhook
+ * outside the scope does not exist (404). The secret never leaves this
+ * module except to the delivery engine, which reads the row itself.
+ */
+import type { Clock } from '../clock.js';
+import { iso } from '../clock.js';
+import type { Executor, WebhooksTable } from '../db/schema.js';
+import { cancelPendingDeliveries } from '../delivery/queue/commands.js';
+import { AppError, notFound } from '../errors.js';
+import type { PageRequest } from '../http/pagination.js';
+import { newId } from '../ids.js';
+import type { WebhookFields, WebhookPatch } from './webhooks.input.js';
+
+export { DEFAULT_RETRY_POLICY } from './webhooks.input.js';
+
+export const MAX_WEBHOOKS_PER_SURVEY = 10;
+
+export interface WebhookScope {
+  organizationId: string;
+  /** Null for ticket webhooks. */
+  surveyId: string | null;
+}
+
+export interface WebhookDto {
+  id: string;
+  organizationId: string;
+  surveyId: string | null;
+  name: string;
+  url: string;
+  events: string[];
+  hasSecret: boolean;
+  headers: Record<string, string>;
+  active: boolean;
+  retryPolicy: number[];
+  consecutiveFailures: number;
+  disabledAt: string | null;
+  disabledReason: string | null;
+  lastDeliveryAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function toWebhookDto(row: WebhooksTable): WebhookDto {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    surveyId: row.survey_id,
+    name: row.name,
+    url: row.url,
+    events: JSON.parse(row.events) as string[],
+    hasSecret: row.secret !== null,
+    headers: JSON.parse(row.headers) as Record<string, string>,
+    active: row.active === 1,
+    retryPolicy: JSON.parse(row.retry_policy) as number[],
+    consecutiveFailures: row.consecutive_failures,
+    disabledAt: iso(row.disabled_at),
+    disabledReason: row.disabled_reason,
+    lastDeliveryAt: iso(row.last_delivery_at),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+/** The scope of a survey's webhooks; 404 when the survey is not the organization's. */
+export async function getSurveyScope(
+  db: Executor,
+  organizationId: string,
+  surveyId: string,
+): Promise<WebhookScope> {
+  const survey = await db
+    .selectFrom('surveys')
+    .select('id')
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', surveyId)
+    .executeTakeFirst();
+  if (!survey) throw notFound('Survey');
+  return { organizationId, surveyId: survey.id };
+}
+
+export async function findWebhookInScope(
+  db: Executor,
+  scope: WebhookScope,
+  id: string,
+): Promise<WebhooksTable | undefined> {
+  return db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('organization_id', '=', scope.organizationId)
+    .where((eb) =>
+      scope.surveyId === null ? eb('survey_id', 'is', null) : eb('survey_id', '=', scope.surveyId),
+    )
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/** 404 when the webhook does not exist in the scope (another organization's, survey's, or kind). */
+export async function getWebhookInScope(
+  db: Executor,
+  scope: WebhookScope,
+  id: string,
+): Promise<WebhooksTable> {
+  const row = await findWebhookInScope(db, scope, id);
+  if (!row) throw notFound('Webhook');
+  return row;
+}
+
+export async function listWebhooks(
+  db: Executor,
+  scope: WebhookScope,
+  page: PageRequest,
+  active: boolean | undefined,
+): Promise<WebhooksTable[]> {
+  return db
+    .selectFrom('webhooks')
+    .selectAll()
+    .where('organization_id', '=', scope.organizationId)
+    .where((eb) =>
+      scope.surveyId === null ? eb('survey_id', 'is', null) : eb('survey_id', '=', scope.surveyId),
+    )
+    .$if(active !== undefined, (q) => q.where('active', '=', active ? 1 : 0))
+    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+}
+
+/**
+ * Keeps a survey's webhook count within the limit. `lockRows` (where writers
+ * are concurrent) holds the survey row until commit, so two creates count
+ * one after the other; SQLite has a single writer anyway.
+ */
+async function assertRoomInSurvey(
+  trx: Executor,
+  surveyId: string,
+  lockRows: boolean,
+): Promise<void> {
+  if (lockRows) {
+    await trx.selectFrom('surveys').select('id').where('id', '=', surveyId).forUpdate().execute();
+  }
+  const { count } = await trx
+    .selectFrom('webhooks')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('survey_id', '=', surveyId)
+    .executeTakeFirstOrThrow();
+  if (Number(count) >= MAX_WEBHOOKS_PER_SURVEY) {
+    throw new AppError(
+      'conflict',
+      `A survey may have at most ${MAX_WEBHOOKS_PER_SURVEY} webhooks.`,
+    );
+  }
+}
+
+export async function createWebhook(
+  trx: Executor,
+  clock: Clock,
+  scope: WebhookScope,
+  input: WebhookFields,
+  opts: { lockRows: boolean },
+): Promise<WebhooksTable> {
+  if (scope.surveyId !== null) await assertRoomInSurvey(trx, scope.surveyId, opts.lockRows);
+  const now = clock.now();
+  const row: WebhooksTable = {
+    id: newId(),
+    organization_id: scope.organizationId,
+    survey_id: scope.surveyId,
+    name: input.name,
+    url: input.url,
+    events: JSON.stringify(input.events),
+    secret: input.secret,
+    headers: JSON.stringify(input.headers),
+    active: input.active ? 1 : 0,
+    retry_policy: JSON.stringify(input.retryPolicy),
+    consecutive_failures: 0,
+    disabled_at: null,
+    disabled_reason: null,
+    last_delivery_at: null,
+    created_at: now,
+    updated_at: now,
+  };
+  await trx.insertInto('webhooks').values(row).execute();
+  return row;
+}
+
+type Settings = Omit<
+  WebhooksTable,
+  'id' | 'organization_id' | 'survey_id' | 'last_delivery_at' | 'created_at' | 'updated_at'
+>;
+
+/** The settings after a patch. Activating an inactive webhook re-enables it from scratch. */
+function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
+  const next: Settings = {
+    name: patch.name ?? current.name,
+    url: patch.url ?? current.url,
+    events: patch.events ? JSON.stringify(patch.events) : current.events,
+    secret: patch.secret === undefined ? current.secret : patch.secret,
+    headers: patch.headers ? JSON.stringify(patch.headers) : current.headers,
+    active: current.active,
+    retry_policy: patch.retryPolicy ? JSON.stringify(patch.retryPolicy) : current.retry_policy,
+    consecutive_failures: current.consecutive_failures,
+    disabled_at: current.disabled_at,
+    disabled_reason: current.disabled_reason,
+  };
+  if (patch.active === false) next.active = 0;
+  if (patch.active === true && current.active === 0) {
+    Object.assign(next, {
+      active: 1,
+      consecutive_failures: 0,
+      disabled_at: null,
+      disabled_reason: null,
+    });
+  }
+  return next;
+}
+
+/** Deactivating cancels the webhook's pending deliveries in the same transaction. */
+export async function updateWebhook(
+  trx: Executor,
+  clock: Clock,
+  scope: WebhookScope,
+  id: string,
+  patch: WebhookPatch,
+): Promise<WebhooksTable> {
+  const current = await getWebhookInScope(trx, scope, id);
+  const now = clock.now();
+  if (patch.active === false) await cancelPendingDeliveries(trx, id, now);
+  const next = patched(current, patch);
+  // Only changed columns are written: the delivery engine updates failure counts concurrently.
+  const changes: Partial<Settings> = {};
+  for (const key of Object.keys(next) as (keyof Settings)[]) {
+    if (next[key] !== current[key]) Object.assign(changes, { [key]: next[key] });
+  }
+  if (Object.keys(changes).length === 0) return current;
+  await trx
+    .updateTable('webhooks')
+    .set({ ...changes, updated_at: now })
+    .where('id', '=', id)
+    .execute();
+  return { ...current, ...changes, updated_at: now };
+}
+
+/** Its deliveries and their attempts go with it (foreign-key cascade). */
+export async function deleteWebhook(trx: Executor, scope: WebhookScope, id: string): Promise<void> {
+  const webhook = await getWebhookInScope(trx, scope, id);
+  await trx.deleteFrom('webhooks').where('id', '=', webhook.id).execute();
+}

@@ -1,0 +1,168 @@
+/**
+ * Managing outgoing webhooks (SPEC §5): ticket webhooks under `/api/webhooks`
+ * and survey webhooks under `/api/surveys/:surveyId/webhooks`, both from one
+ * route factory over a scope. Admin keys only. Deliveries, tests and retries
+ * live in deliveries.routes.ts.
+ */
+import { Type, type TProperties } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Executor } from '../db/schema.js';
+import { authOf } from '../http/auth.js';
+import type { AppDeps } from '../http/deps.js';
+import { PageOf, pageRequest, toPage } from '../http/pagination.js';
+import { ErrorResponse, errorResponses } from '../http/schemas.js';
+import { checkCreateBody, checkPatchBody, type InputRules } from './webhooks.input.js';
+import {
+  createWebhook,
+  deleteWebhook,
+  getSurveyScope,
+  getWebhookInScope,
+  listWebhooks,
+  toWebhookDto,
+  updateWebhook,
+  type WebhookScope,
+} from './webhooks.repository.js';
+import {
+  ListQuery,
+  WebhookSchema,
+  createBodySchema,
+  patchBodySchema,
+  type WebhookKind,
+} from './webhooks.schemas.js';
+
+const ParamId = Type.String({ maxLength: 100 });
+
+interface ScopeSpec {
+  kind: WebhookKind;
+  /** Collection path. */
+  base: string;
+  /** Path parameters of the collection path. */
+  params: TProperties;
+  scopeOf(db: Executor, request: FastifyRequest): Promise<WebhookScope>;
+}
+
+export function webhookRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
+  // The same policy the delivery agent enforces, so create-time and send-time checks agree.
+  const egress = deps.delivery.policy;
+  const specs: ScopeSpec[] = [
+    {
+      kind: 'ticket',
+      base: '/api/webhooks',
+      params: {},
+      scopeOf: async (_db, request) => ({
+        organizationId: authOf(request).organizationId,
+        surveyId: null,
+      }),
+    },
+    {
+      kind: 'survey',
+      base: '/api/surveys/:surveyId/webhooks',
+      params: { surveyId: ParamId },
+      scopeOf: (db, request) =>
+        getSurveyScope(db, authOf(request).organizationId, param(request, 'surveyId')),
+    },
+  ];
+  return async (app) => {
+    for (const spec of specs) scopeRoutes(app, deps, spec, { kind: spec.kind, egress });
+  };
+}
+
+function param(request: FastifyRequest, name: string): string {
+  return (request.params as Record<string, string>)[name] ?? '';
+}
+
+type App = Parameters<FastifyPluginAsyncTypebox>[0];
+
+function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules): void {
+  const { db } = deps.database;
+  const { clock } = deps;
+  const lockRows = deps.database.dialect.capabilities.concurrentWriters;
+  const tags = [spec.kind === 'ticket' ? 'webhooks' : 'survey webhooks'];
+  const item = `${spec.base}/:id`;
+  const listParams = Type.Object(spec.params);
+  const itemParams = Type.Object({ ...spec.params, id: ParamId });
+  const config = { adminOnly: true };
+
+  app.get(
+    spec.base,
+    {
+      config,
+      schema: {
+        tags,
+        params: listParams,
+        querystring: ListQuery,
+        response: { 200: PageOf(WebhookSchema), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const scope = await spec.scopeOf(db, request);
+      const page = pageRequest(request.query);
+      const rows = await listWebhooks(db, scope, page, request.query.active);
+      return toPage(rows, page.limit, toWebhookDto);
+    },
+  );
+
+  app.post(
+    spec.base,
+    {
+      config,
+      // Schema problems are merged with the code-checked ones in checkCreateBody.
+      attachValidation: true,
+      schema: {
+        tags,
+        params: listParams,
+        body: createBodySchema(spec.kind),
+        response: { 201: WebhookSchema, ...errorResponses, 409: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const input = checkCreateBody(request, rules);
+      const row = await db.transaction().execute(async (trx) => {
+        const scope = await spec.scopeOf(trx, request);
+        return createWebhook(trx, clock, scope, input, { lockRows });
+      });
+      return reply.status(201).send(toWebhookDto(row));
+    },
+  );
+
+  app.get(
+    item,
+    {
+      config,
+      schema: { tags, params: itemParams, response: { 200: WebhookSchema, ...errorResponses } },
+    },
+    async (request) => {
+      const scope = await spec.scopeOf(db, request);
+      return toWebhookDto(await getWebhookInScope(db, scope, param(request, 'id')));
+    },
+  );
+
+  app.patch(
+    item,
+    {
+      config,
+      attachValidation: true,
+      schema: {
+        tags,
+        params: itemParams,
+        body: patchBodySchema(spec.kind),
+        response: { 200: WebhookSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const patch = checkPatchBody(request, rules);
+      const scope = await spec.scopeOf(db, request);
+      const row = await db
+        .transaction()
+        .execute((trx) => updateWebhook(trx, clock, scope, param(request, 'id'), patch));
+      return toWebhookDto(row);
+    },
+  );
+
+  app.delete(item, { config, schema: { tags, params: itemParams } }, async (request, reply) => {
+    const scope = await spec.scopeOf(db, request);
+    await db.transaction().execute((trx) => deleteWebhook(trx, scope, param(request, 'id')));
+    return reply.status(204).send();
+  });
+}
