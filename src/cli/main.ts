@@ -10,6 +10,7 @@ import { createLogger } from '../logger.js';
 import { createOrganization } from '../orgs/organizations.js';
 import { prepareDatabase, type Prepared } from '../runtime.js';
 import { VERSION } from '../version.js';
+import { parsePort, parseSecret, parseStatus, runListen } from './listen.js';
 import { runServer } from './server.js';
 
 function config(): Config {
@@ -105,6 +106,38 @@ org
         await prepared.database.close();
       }
     },
+  );
+
+program
+  .command('listen')
+  .description(
+    'Run a small local webhook receiver that prints every POST it gets (event, delivery id, signature verdict, body). Standalone: it opens no database and reads no Hookdesk configuration.',
+  )
+  .addOption(new Option('--port <port>', 'port to listen on').default(4000).argParser(parsePort))
+  .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))
+  .addOption(
+    new Option('--secret <secret>', "the webhook's secret; X-Webhook-Signature is checked with it")
+      .env('HOOKDESK_LISTEN_SECRET')
+      .argParser(parseSecret),
+  )
+  .addOption(
+    new Option('--status <code>', 'HTTP status to answer every POST with (200 to 599)')
+      .default(200)
+      .argParser(parseStatus),
+  )
+  .addHelpText(
+    'after',
+    `
+It answers {"received":true} with --status, and 413 to bodies over 64 KiB.
+Plain HTTP on loopback, for development: let Hookdesk deliver to it with
+  HOOKDESK_EGRESS_ALLOW_HTTP=true HOOKDESK_EGRESS_ALLOW=127.0.0.1:4000 npm start
+and a webhook whose url is http://127.0.0.1:4000/hooks.
+
+Example:
+  hookdesk listen --secret whsec_test_1234567890`,
+  )
+  .action(async (opts: { port: number; host: string; secret?: string; status: number }) =>
+    runListen(opts),
   );
 
 class UsageError extends Error {}

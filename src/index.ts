@@ -1,0 +1,24 @@
+/**
+ * The `hookdesk` package entry. For now it exports what a webhook receiver
+ * needs to check that a request really came from Hookdesk.
+ *
+ * @example
+ * ```ts
+ * import { verifyWebhookSignature } from 'hookdesk';
+ * // rawBody: the exact bytes received (a Buffer), never re-serialized JSON.
+ * if (!verifyWebhookSignature(secret, rawBody, req.headers['x-webhook-signature'])) {
+ *   // answer 401 and ignore the request
+ * }
+ * ```
+ */
+
+/**
+ * `verifyWebhookSignature(secret, rawBody, header)`: true when `header` is
+ * `sha256=<hex HMAC-SHA256 of rawBody keyed by secret>` (the
+ * `X-Webhook-Signature` header); compares in constant time, and any malformed
+ * or missing header is false.
+ *
+ * `signPayload(secret, body)`: the `X-Webhook-Signature` value Hookdesk sends
+ * for `body` (useful in receivers' tests).
+ */
+export { signPayload, verifyWebhookSignature } from './delivery/signature.js';
