@@ -144,14 +144,16 @@ describe('createEgressAgent', () => {
     const calls: string[] = [];
     const resolver: Resolver = async (hostname) => {
       calls.push(hostname);
+      // Loopback only, so a broken guard would still send nothing off the machine:
+      // 127.0.0.1 is allow-listed, 127.0.0.2 is not.
       return [
-        { address: '93.184.216.34', family: 4 },
         { address: '127.0.0.1', family: 4 },
+        { address: '127.0.0.2', family: 4 },
       ];
     };
-    const agent = agentFor([], { ca: CA, resolver });
+    const agent = agentFor(['127.0.0.1'], { ca: CA, resolver });
     const error = await failure(get(`https://rebind.example:${server.port}/`, agent));
-    expect(error).toMatchObject({ code: 'blocked_destination', address: '127.0.0.1' });
+    expect(error).toMatchObject({ code: 'blocked_destination', address: '127.0.0.2' });
     expect(calls).toEqual(['rebind.example']);
     expect(server.connections()).toBe(0);
   });

@@ -70,9 +70,9 @@ export async function sendAttempt(req: OutgoingRequest, opts: SendOptions): Prom
       headers: buildHeaders(req),
       body: req.body,
       dispatcher: opts.dispatcher,
+      // One precise deadline for the whole request (connect, TLS, headers, body);
+      // undici's own coarse timers are left at their generous defaults.
       signal,
-      headersTimeout: opts.timeoutMs,
-      bodyTimeout: opts.timeoutMs,
     });
     const { body, truncated } = await readCapped(res.body, RESPONSE_BODY_LIMIT);
     const statusCode = res.statusCode;
