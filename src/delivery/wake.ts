@@ -1,9 +1,10 @@
 /**
- * Waking workers when deliveries commit. In-process, an EventEmitter signal
- * (all a single SQLite process needs: its worker shares the one connection,
- * so its claim runs after the commit). Across processes, where the dialect
- * has LISTEN/NOTIFY, a NOTIFY inside the transaction, which the server
- * delivers only if and when it commits.
+ * Waking workers when deliveries commit. Where the dialect has LISTEN/NOTIFY,
+ * a NOTIFY inside the transaction, which the server delivers to every
+ * listening process (this one included) only if and when it commits.
+ * Elsewhere (SQLite), an in-process signal: emitted before the commit, but
+ * the worker's claim queues behind the transaction on the single connection,
+ * so it runs after the commit and sees the rows.
  */
 import { EventEmitter } from 'node:events';
 import { sql } from 'kysely';

@@ -141,7 +141,10 @@ export class DeliveryWorker {
         full = this.inflight.size >= this.opts.concurrency;
         // A full batch means more may be due right now.
         if (started > 0 && started === free && !full) continue;
-        await this.sleep(full ? this.pollIntervalMs : await this.untilNextDue());
+        // Nothing claimable although something is due means every due row belongs to a
+        // webhook already at its in-flight bound: wait for a slot, not for the clock.
+        const wait = full ? this.pollIntervalMs : await this.untilNextDue();
+        await this.sleep(started === 0 && wait === 0 ? this.pollIntervalMs : wait);
       } catch (error) {
         logger.error({ err: error }, 'delivery loop error; retrying shortly');
         await this.sleep(1_000);
@@ -191,8 +194,18 @@ export class DeliveryWorker {
       .where('id', 'in', hookIds)
       .execute();
     const byId = new Map(hooks.map((h) => [h.id, h]));
+    // The claim caps each webhook at `perWebhook` rows, not at the room this process
+    // has left for it; the excess goes straight back, due as before.
+    const excess: string[] = [];
+    let started = 0;
     for (const delivery of claimed) {
-      this.perHook.set(delivery.webhook_id, (this.perHook.get(delivery.webhook_id) ?? 0) + 1);
+      const inflightForHook = this.perHook.get(delivery.webhook_id) ?? 0;
+      if (inflightForHook >= this.perWebhook) {
+        excess.push(delivery.id);
+        continue;
+      }
+      started += 1;
+      this.perHook.set(delivery.webhook_id, inflightForHook + 1);
       const task = this.attempt(delivery, byId.get(delivery.webhook_id)).finally(() => {
         this.inflight.delete(delivery.id);
         const left = (this.perHook.get(delivery.webhook_id) ?? 1) - 1;
@@ -202,7 +215,8 @@ export class DeliveryWorker {
       });
       this.inflight.set(delivery.id, task);
     }
-    return claimed.length;
+    if (excess.length > 0) await releaseClaims(db, this.id, excess, this.deps.clock.now());
+    return started;
   }
 
   private async attempt(delivery: ClaimedDelivery, hook: Hook | undefined): Promise<void> {

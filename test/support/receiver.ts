@@ -37,6 +37,9 @@ export class Receiver {
   private readonly waiters: { count: number; resolve: () => void }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   connections = 0;
+  /** Requests received and not yet answered, and the most ever at once, by path. */
+  readonly inflight = new Map<string, number>();
+  readonly maxInflight = new Map<string, number>();
 
   constructor(private readonly cert: 'server' | 'untrusted' = 'server') {}
 
@@ -101,6 +104,11 @@ export class Receiver {
           w.resolve();
         }
       }
+      const path = received.path;
+      const now = (this.inflight.get(path) ?? 0) + 1;
+      this.inflight.set(path, now);
+      this.maxInflight.set(path, Math.max(now, this.maxInflight.get(path) ?? 0));
+      res.once('close', () => this.inflight.set(path, (this.inflight.get(path) ?? 1) - 1));
       const reply = this.respond(received, index);
       if (reply.hang) return;
       const send = () => {

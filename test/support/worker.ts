@@ -1,4 +1,5 @@
 /** A delivery worker wired to a harness's database, clock and egress agent. */
+import type { Clock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { DeliveryWorker, type WorkerOptions } from '../../src/delivery/worker.js';
@@ -11,14 +12,16 @@ export function testWorker(
     smtpUrl?: string;
     delivery?: DeliveryContext;
     listen?: boolean;
+    /** Scheduling clock for the worker. (Default: the harness clock) */
+    clock?: Clock;
   } = {},
 ): DeliveryWorker {
-  const logger = createLogger('silent');
+  const logger = createLogger(process.env.HOOKDESK_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent');
   const delivery = opts.delivery ?? h.delivery;
   return new DeliveryWorker(
     {
       database: h.database,
-      clock: h.clock,
+      clock: opts.clock ?? h.clock,
       logger,
       mailer: createMailer(
         { smtpUrl: opts.smtpUrl, mailFrom: 'Hookdesk <hookdesk@test.localhost>' },

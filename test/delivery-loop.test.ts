@@ -1,0 +1,186 @@
+/**
+ * The running worker loop in real time: wake-ups within milliseconds of a
+ * commit, retries on their schedule, and one hanging endpoint not slowing the
+ * others. Bounds are generous multiples of the targets, far below the
+ * 5-second safety-net poll, so they fail only when the mechanism is missing.
+ */
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { systemClock } from '../src/clock.js';
+import type { DeliveryWorker } from '../src/delivery/worker.js';
+import { emitEvents } from '../src/events/outbox.js';
+import { forEachDialect } from './support/harness.js';
+import { CA_FILE, Receiver } from './support/receiver.js';
+import { createTicket, createWebhook, deliveriesOf } from './support/webhooks.js';
+import { testWorker } from './support/worker.js';
+
+const ENV = {
+  HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
+  HOOKDESK_EGRESS_CA_FILE: CA_FILE,
+  HOOKDESK_DELIVERY_TIMEOUT_MS: '3000',
+};
+
+forEachDialect(
+  'delivery loop',
+  (h) => {
+    const receiver = new Receiver();
+    let worker: DeliveryWorker | null = null;
+    beforeAll(async () => {
+      await receiver.start();
+    });
+    afterEach(async () => {
+      await worker?.stop(5_000);
+      worker = null;
+    });
+    afterAll(async () => {
+      await receiver.close();
+    });
+
+    const start = (opts: Parameters<typeof testWorker>[1] = {}) => {
+      worker = testWorker(h, { clock: systemClock, pollIntervalMs: 5_000, listen: true, ...opts });
+      worker.start();
+      return worker;
+    };
+    const idle = () => new Promise((r) => setTimeout(r, 200));
+
+    it('wakes within milliseconds when a delivery commits, not at the next poll', async () => {
+      receiver.respond = () => ({ status: 200 });
+      const org = await h.createOrg();
+      await createWebhook(h, org, { url: receiver.url('/wake'), events: ['ticket.created'] });
+      start();
+      await idle();
+      const latencies: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const before = receiver.received.length;
+        const t0 = Date.now();
+        await createTicket(h, org);
+        await receiver.waitFor(before + 1, 3_000);
+        latencies.push(receiver.received[before]!.at - t0);
+        await idle();
+      }
+      expect(Math.max(...latencies)).toBeLessThan(1_000);
+    });
+
+    it('retries on the policy schedule in real time', async () => {
+      const org = await h.createOrg();
+      const hook = await createWebhook(h, org, {
+        url: receiver.url('/spacing'),
+        events: ['ticket.created'],
+        retryPolicy: [1, 2],
+      });
+      let calls = 0;
+      receiver.respond = (r) =>
+        r.path === '/spacing' ? { status: ++calls < 3 ? 500 : 200 } : { status: 200 };
+      start();
+      const before = receiver.received.length;
+      await createTicket(h, org);
+      await receiver.waitFor(before + 3, 8_000);
+      const times = receiver.received
+        .slice(before)
+        .filter((r) => r.path === '/spacing')
+        .map((r) => r.at);
+      const gaps = [times[1]! - times[0]!, times[2]! - times[1]!];
+      expect(gaps[0]).toBeGreaterThanOrEqual(950);
+      expect(gaps[0]).toBeLessThan(1_600);
+      expect(gaps[1]).toBeGreaterThanOrEqual(1_950);
+      expect(gaps[1]).toBeLessThan(2_600);
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await deliveriesOf(h, hook.id))[0]!.status).toBe('succeeded');
+    });
+
+    it('keeps delivering to healthy endpoints while one hangs until its timeout', async () => {
+      const org = await h.createOrg();
+      const hung = await createWebhook(h, org, {
+        url: receiver.url('/hung'),
+        events: ['ticket.created'],
+        retryPolicy: [],
+      });
+      const healthy = await createWebhook(h, org, {
+        url: receiver.url('/healthy'),
+        events: ['ticket.created'],
+      });
+      receiver.respond = (r) => (r.path === '/hung' ? { hang: true } : { status: 200 });
+      start({ concurrency: 8, perWebhook: 4 });
+      await idle();
+      const before = receiver.received.length;
+      // 20 events: 20 deliveries to the hanging endpoint queued ahead of 20 to the healthy one.
+      const t0 = Date.now();
+      await h.db.transaction().execute((trx) =>
+        emitEvents(
+          trx,
+          h.clock,
+          Array.from({ length: 20 }, (_, i) => ({
+            type: 'ticket.created' as const,
+            organizationId: org.organizationId,
+            ticketId: `t${i}`,
+            data: { i },
+          })),
+        ),
+      );
+      const healthyArrivals = async () =>
+        receiver.received.slice(before).filter((r) => r.path === '/healthy');
+      for (let i = 0; i < 100 && (await healthyArrivals()).length < 20; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const arrivals = await healthyArrivals();
+      expect(arrivals).toHaveLength(20);
+      // All twenty arrived while the hung endpoint still held its requests (3 s timeout).
+      expect(Math.max(...arrivals.map((r) => r.at)) - t0).toBeLessThan(1_500);
+      const inflightHung = receiver.received.slice(before).filter((r) => r.path === '/hung').length;
+      expect(inflightHung).toBeLessThanOrEqual(4);
+      // Their outcomes are recorded promptly too (the receiver sees a request just before it is recorded).
+      const allSucceeded = async () =>
+        (await deliveriesOf(h, healthy.id)).every((d) => d.status === 'succeeded');
+      for (let i = 0; i < 50 && !(await allSucceeded()); i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(await allSucceeded()).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(2_500);
+      expect((await deliveriesOf(h, hung.id)).some((d) => d.status === 'delivering')).toBe(true);
+    });
+
+    it('never has more than perWebhook attempts in flight to one webhook', async () => {
+      const org = await h.createOrg();
+      await createWebhook(h, org, { url: receiver.url('/bounded'), events: ['ticket.created'] });
+      let n = 0;
+      // The first answer comes fast, freeing one slot while the others are still held.
+      receiver.respond = (r) =>
+        r.path === '/bounded' ? { status: 200, delayMs: n++ === 0 ? 20 : 400 } : { status: 200 };
+      start({ concurrency: 32, perWebhook: 4 });
+      await idle();
+      const before = receiver.received.length;
+      await h.db.transaction().execute((trx) =>
+        emitEvents(
+          trx,
+          h.clock,
+          Array.from({ length: 12 }, (_, i) => ({
+            type: 'ticket.created' as const,
+            organizationId: org.organizationId,
+            ticketId: `b${i}`,
+            data: { i },
+          })),
+        ),
+      );
+      await receiver.waitFor(before + 12, 5_000);
+      expect(receiver.maxInflight.get('/bounded')).toBeLessThanOrEqual(4);
+      expect(receiver.maxInflight.get('/bounded')).toBeGreaterThanOrEqual(2);
+    });
+
+    it('stops claiming on stop() and lets attempts in flight finish', async () => {
+      const org = await h.createOrg();
+      const hook = await createWebhook(h, org, {
+        url: receiver.url('/drain'),
+        events: ['ticket.created'],
+      });
+      receiver.respond = (r) =>
+        r.path === '/drain' ? { status: 200, delayMs: 500 } : { status: 200 };
+      const w = start();
+      await idle();
+      const before = receiver.received.length;
+      await createTicket(h, org);
+      await receiver.waitFor(before + 1, 3_000);
+      await w.stop(5_000);
+      worker = null;
+      const [d] = await deliveriesOf(h, hook.id);
+      expect(d!.status).toBe('succeeded');
+    });
+  },
+  ENV,
+);
