@@ -1,8 +1,8 @@
 /** The delivery log API (list, detail, retry, test), survey webhooks end to end, metrics and retention. */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { pruneOnce } from '../src/delivery/retention.js';
 import { forEachDialect } from './support/harness.js';
-import { CA_FILE, Receiver } from './support/receiver.js';
+import { CA_FILE, useReceiver } from './support/receiver.js';
 import {
   createSurvey,
   createTicket,
@@ -21,13 +21,7 @@ const ENV = {
 forEachDialect(
   'delivery log API',
   (h) => {
-    const receiver = new Receiver();
-    beforeAll(async () => {
-      await receiver.start();
-    });
-    afterAll(async () => {
-      await receiver.close();
-    });
+    const receiver = useReceiver();
 
     it('lists deliveries with filters and shows each with its payload and attempts', async () => {
       receiver.respond = (r) =>

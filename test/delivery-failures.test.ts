@@ -7,11 +7,16 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDeliveryContext } from '../src/delivery/context.js';
 import type { Resolver } from '../src/egress/index.js';
-import { emitEvents } from '../src/events/outbox.js';
 import { forEachDialect } from './support/harness.js';
 import { CA_FILE, Receiver } from './support/receiver.js';
 import { MailCatcher } from './support/smtp.js';
-import { attemptsOf, createTicket, createWebhook, deliveriesOf } from './support/webhooks.js';
+import {
+  attemptsOf,
+  createTicket,
+  createWebhook,
+  deliveriesOf,
+  emitTicketEvents,
+} from './support/webhooks.js';
 import { testWorker } from './support/worker.js';
 
 const ENV = {
@@ -172,18 +177,7 @@ forEachDialect(
         events: ['ticket.created'],
       });
       // 12 events: ten fail (one attempt each, no retries), the last two are cancelled unsent.
-      await h.db.transaction().execute((trx) =>
-        emitEvents(
-          trx,
-          h.clock,
-          Array.from({ length: 12 }, (_, i) => ({
-            type: 'ticket.created' as const,
-            organizationId: org.organizationId,
-            ticketId: `t${i}`,
-            data: { i },
-          })),
-        ),
-      );
+      await emitTicketEvents(h, org.organizationId, 12, 't');
       const worker = testWorker(h, { smtpUrl: mail.url, concurrency: 1, perWebhook: 1 });
       const brokenBefore = receiver.received.filter((r) => r.path === '/broken').length;
       for (let i = 0; i < 30 && (await worker.runOnce()) > 0; i++);

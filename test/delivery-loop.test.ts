@@ -7,10 +7,9 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
 import type { DeliveryWorker } from '../src/delivery/worker.js';
-import { emitEvents } from '../src/events/outbox.js';
 import { forEachDialect } from './support/harness.js';
 import { CA_FILE, Receiver } from './support/receiver.js';
-import { createTicket, createWebhook, deliveriesOf } from './support/webhooks.js';
+import { createTicket, createWebhook, deliveriesOf, emitTicketEvents } from './support/webhooks.js';
 import { testWorker } from './support/worker.js';
 
 const ENV = {
@@ -104,18 +103,7 @@ forEachDialect(
       const before = receiver.received.length;
       // 20 events: 20 deliveries to the hanging endpoint queued ahead of 20 to the healthy one.
       const t0 = Date.now();
-      await h.db.transaction().execute((trx) =>
-        emitEvents(
-          trx,
-          h.clock,
-          Array.from({ length: 20 }, (_, i) => ({
-            type: 'ticket.created' as const,
-            organizationId: org.organizationId,
-            ticketId: `t${i}`,
-            data: { i },
-          })),
-        ),
-      );
+      await emitTicketEvents(h, org.organizationId, 20, 't');
       const healthyArrivals = async () =>
         receiver.received.slice(before).filter((r) => r.path === '/healthy');
       for (let i = 0; i < 100 && (await healthyArrivals()).length < 20; i++)
@@ -146,18 +134,7 @@ forEachDialect(
       start({ concurrency: 32, perWebhook: 4 });
       await idle();
       const before = receiver.received.length;
-      await h.db.transaction().execute((trx) =>
-        emitEvents(
-          trx,
-          h.clock,
-          Array.from({ length: 12 }, (_, i) => ({
-            type: 'ticket.created' as const,
-            organizationId: org.organizationId,
-            ticketId: `b${i}`,
-            data: { i },
-          })),
-        ),
-      );
+      await emitTicketEvents(h, org.organizationId, 12, 'b');
       await receiver.waitFor(before + 12, 5_000);
       expect(receiver.maxInflight.get('/bounded')).toBeLessThanOrEqual(4);
       expect(receiver.maxInflight.get('/bounded')).toBeGreaterThanOrEqual(2);

@@ -3,9 +3,9 @@
  * receiver on loopback, with the worker driven pass by pass on a manual clock.
  */
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { forEachDialect } from './support/harness.js';
-import { CA_FILE, Receiver } from './support/receiver.js';
+import { CA_FILE, useReceiver } from './support/receiver.js';
 import { attemptsOf, createTicket, createWebhook, deliveriesOf } from './support/webhooks.js';
 import { testWorker } from './support/worker.js';
 
@@ -18,13 +18,7 @@ const ENV = {
 forEachDialect(
   'delivery engine',
   (h) => {
-    const receiver = new Receiver();
-    beforeAll(async () => {
-      await receiver.start();
-    });
-    afterAll(async () => {
-      await receiver.close();
-    });
+    const receiver = useReceiver();
 
     it('POSTs the exact body with the contract headers and a verifiable signature', async () => {
       receiver.respond = () => ({ status: 200, body: 'thanks' });

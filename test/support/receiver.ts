@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
 export const CA_FILE = new URL('../fixtures/tls/ca.pem', import.meta.url).pathname;
@@ -124,4 +125,16 @@ export class Receiver {
       } else send();
     });
   }
+}
+
+/** A receiver started before the suite's tests and closed after them. */
+export function useReceiver(cert: 'server' | 'untrusted' = 'server'): Receiver {
+  const receiver = new Receiver(cert);
+  beforeAll(async () => {
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await receiver.close();
+  });
+  return receiver;
 }

@@ -1,6 +1,7 @@
 /** Shortcuts for webhook and delivery tests, through the real API where it exists. */
 import { expect } from 'vitest';
 import type { DeliveryStatus } from '../../src/db/schema.js';
+import { emitEvents } from '../../src/events/outbox.js';
 import { newId } from '../../src/ids.js';
 import type { Harness, Org } from './harness.js';
 
@@ -179,4 +180,25 @@ export async function insertDelivery(
     })
     .execute();
   return id;
+}
+
+/** `count` ticket.created events for the organization in one transaction (fan-out included). */
+export async function emitTicketEvents(
+  h: Harness,
+  organizationId: string,
+  count: number,
+  prefix = 't',
+): Promise<void> {
+  await h.db.transaction().execute((trx) =>
+    emitEvents(
+      trx,
+      h.clock,
+      Array.from({ length: count }, (_, i) => ({
+        type: 'ticket.created' as const,
+        organizationId,
+        ticketId: `${prefix}${i}`,
+        data: { i },
+      })),
+    ),
+  );
 }

@@ -13,7 +13,7 @@
  */
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/registry.js';
-import type { Executor } from '../../db/schema.js';
+import type { DeliveriesTable, Executor } from '../../db/schema.js';
 
 export interface ClaimOptions {
   owner: string;
@@ -25,17 +25,19 @@ export interface ClaimOptions {
   window?: number;
 }
 
-export interface ClaimedDelivery {
-  id: string;
-  organization_id: string;
-  webhook_id: string;
-  event_id: string;
-  event_type: string;
-  payload: string;
-  attempt_count: number;
-  attempts_allowed: number;
-  is_test: number;
-}
+/** The columns a claim returns: what an attempt and its outcome need. */
+export type ClaimedDelivery = Pick<
+  DeliveriesTable,
+  | 'id'
+  | 'organization_id'
+  | 'webhook_id'
+  | 'event_id'
+  | 'event_type'
+  | 'payload'
+  | 'attempt_count'
+  | 'attempts_allowed'
+  | 'is_test'
+>;
 
 export async function claimDueDeliveries(
   db: Executor,
