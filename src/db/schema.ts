@@ -207,6 +207,27 @@ export interface DeliveryAttemptsTable {
   error_message: string | null;
 }
 
+export type JobStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface JobsTable {
+  id: string;
+  organization_id: string;
+  kind: string;
+  key: string | null;
+  /** JSON object, the handler's input. */
+  payload: string;
+  status: JobStatus;
+  attempt_count: number;
+  max_attempts: number;
+  run_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -221,6 +242,7 @@ export interface Database {
   webhooks: WebhooksTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
+  jobs: JobsTable;
 }
 
 export type Db = Kysely<Database>;

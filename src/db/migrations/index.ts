@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import type { ColumnTypes } from '../dialect.js';
 import { core } from './0001_core.js';
 import { webhooks } from './0002_webhooks.js';
+import { jobs } from './0003_jobs.js';
 
 export interface Migration {
   readonly name: string;
@@ -15,4 +16,4 @@ export interface Migration {
   up(db: Kysely<any>, t: ColumnTypes): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, webhooks];
+export const MIGRATIONS: readonly Migration[] = [core, webhooks, jobs];

@@ -1,0 +1,32 @@
+/**
+ * An interruptible sleep for worker loops: `sleep(ms)` ends early when
+ * `signal()` is called, and a signal that arrives while the loop is busy is
+ * remembered so the next sleep returns at once (no lost wake-ups).
+ */
+export class Waker {
+  private pending = false;
+  private wake: (() => void) | null = null;
+
+  signal(): void {
+    this.pending = true;
+    this.wake?.();
+  }
+
+  /** Call at the top of each loop pass: signals before this point are consumed. */
+  reset(): void {
+    this.pending = false;
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (this.pending) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+}

@@ -1,0 +1,155 @@
+import { expect, it } from 'vitest';
+import { createLogger } from '../src/logger.js';
+import { JobRunner, type JobHandler } from '../src/jobs/runner.js';
+import { cancelJobsByKeyPrefix, enqueueJob, jobBackoffMs } from '../src/jobs/queue.js';
+import { forEachDialect, type Harness } from './support/harness.js';
+
+function runner(h: Harness, handlers: Record<string, JobHandler>, leaseMs = 60_000): JobRunner {
+  return new JobRunner(
+    { database: h.database, clock: h.clock, logger: createLogger('silent'), handlers },
+    { leaseMs },
+  );
+}
+
+forEachDialect('jobs', (h) => {
+  async function enqueue(
+    orgId: string,
+    kind: string,
+    payload: object,
+    opts: { key?: string; runAt?: number; maxAttempts?: number } = {},
+  ) {
+    return h.db.transaction().execute((trx) =>
+      enqueueJob(trx, h.clock.now(), {
+        organizationId: orgId,
+        kind,
+        payload,
+        runAt: opts.runAt ?? h.clock.now(),
+        ...opts,
+      }),
+    );
+  }
+  const jobsOf = (orgId: string) =>
+    h.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('organization_id', '=', orgId)
+      .orderBy('id')
+      .execute();
+
+  it('runs a due job once, not before its time, and keeps one job per key', async () => {
+    const org = await h.createOrg();
+    const seen: unknown[] = [];
+    const r = runner(h, { note: async (p) => void seen.push(p) });
+    expect(
+      await enqueue(
+        org.organizationId,
+        'note',
+        { n: 1 },
+        { key: `k:${org.organizationId}`, runAt: h.clock.now() + 60_000 },
+      ),
+    ).toBe(true);
+    expect(
+      await enqueue(org.organizationId, 'note', { n: 2 }, { key: `k:${org.organizationId}` }),
+    ).toBe(false);
+    await r.runOnce();
+    expect(seen).toEqual([]);
+    h.clock.advance(60_000);
+    await r.runOnce();
+    expect(seen).toEqual([{ n: 1 }]);
+    await r.runOnce();
+    expect(seen).toHaveLength(1);
+    const [job] = await jobsOf(org.organizationId);
+    expect(job).toMatchObject({ status: 'succeeded', attempt_count: 1 });
+  });
+
+  it('retries a failing handler with backoff, then marks it failed', async () => {
+    const org = await h.createOrg();
+    let calls = 0;
+    const r = runner(h, {
+      flaky: async () => {
+        calls += 1;
+        throw new Error(`boom ${calls}`);
+      },
+    });
+    await enqueue(org.organizationId, 'flaky', {}, { maxAttempts: 3 });
+    await r.runOnce();
+    let [job] = await jobsOf(org.organizationId);
+    expect(job).toMatchObject({
+      status: 'pending',
+      attempt_count: 1,
+      last_error: 'boom 1',
+      run_at: h.clock.now() + jobBackoffMs(1),
+    });
+    h.clock.advance(jobBackoffMs(1));
+    await r.runOnce();
+    h.clock.advance(jobBackoffMs(2));
+    await r.runOnce();
+    [job] = await jobsOf(org.organizationId);
+    expect(job).toMatchObject({ status: 'failed', attempt_count: 3, last_error: 'boom 3' });
+    h.clock.advance(3_600_000);
+    await r.runOnce();
+    expect(calls).toBe(3);
+  });
+
+  it('an unknown kind fails instead of looping', async () => {
+    const org = await h.createOrg();
+    await enqueue(org.organizationId, 'nobody-handles-this', {}, { maxAttempts: 1 });
+    await runner(h, {}).runOnce();
+    const [job] = await jobsOf(org.organizationId);
+    expect(job!.status).toBe('failed');
+    expect(job!.last_error).toContain('No handler');
+  });
+
+  it('cancels pending jobs by key prefix, treating % and _ literally', async () => {
+    const org = await h.createOrg();
+    const p = `t:${org.organizationId}:`;
+    await enqueue(org.organizationId, 'x', {}, { key: `${p}a_1`, runAt: h.clock.now() + 1000 });
+    await enqueue(org.organizationId, 'x', {}, { key: `${p}b%2`, runAt: h.clock.now() + 1000 });
+    await enqueue(
+      org.organizationId,
+      'x',
+      {},
+      { key: `t:${org.organizationId}X`, runAt: h.clock.now() + 1000 },
+    );
+    const n = await h.db
+      .transaction()
+      .execute((trx) => cancelJobsByKeyPrefix(trx, p, h.clock.now()));
+    expect(n).toBe(2);
+    const lit = await h.db
+      .transaction()
+      .execute((trx) => cancelJobsByKeyPrefix(trx, `t:${org.organizationId}_`, h.clock.now()));
+    expect(lit).toBe(0);
+    expect((await jobsOf(org.organizationId)).map((j) => j.status).sort()).toEqual([
+      'cancelled',
+      'cancelled',
+      'pending',
+    ]);
+  });
+
+  it('a job whose runner died is run again after its lease, and two runners never run one job twice', async () => {
+    const org = await h.createOrg();
+    let runs = 0;
+    const slow: JobHandler = async () => {
+      runs += 1;
+      await new Promise((r) => setTimeout(r, 50));
+    };
+    for (let i = 0; i < 10; i++) await enqueue(org.organizationId, 'slow', { i });
+    const a = runner(h, { slow }, 10_000);
+    const b = runner(h, { slow }, 10_000);
+    for (let i = 0; i < 5; i++) await Promise.all([a.runOnce(), b.runOnce()]);
+    expect(runs).toBe(10);
+    // A claim whose owner vanished comes back once the lease has run out.
+    await enqueue(org.organizationId, 'slow', { orphan: true });
+    await h.db
+      .updateTable('jobs')
+      .set({ status: 'running', lease_owner: 'dead', lease_until: h.clock.now() + 10_000 })
+      .where('status', '=', 'pending')
+      .execute();
+    await a.runOnce();
+    expect(runs).toBe(10);
+    h.clock.advance(10_000);
+    await a.runOnce();
+    expect(runs).toBe(11);
+    expect((await jobsOf(org.organizationId)).every((j) => j.status === 'succeeded')).toBe(true);
+  });
+});
