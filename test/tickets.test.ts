@@ -52,8 +52,19 @@ forEachDialect('tickets', (h) => {
       },
       assigneeId: null,
       tags: ['hardware', 'urgent', 'fire'],
-      firstResponseDueAt: null,
-      resolutionDueAt: null,
+      // The default SLA policy: normal priority, 8 h to first response, 2 days to resolution.
+      firstResponseDueAt: new Date(Date.parse(now) + 480 * 60_000).toISOString(),
+      resolutionDueAt: new Date(Date.parse(now) + 2_880 * 60_000).toISOString(),
+      sla: {
+        firstResponse: {
+          dueAt: new Date(Date.parse(now) + 480 * 60_000).toISOString(),
+          state: 'running',
+        },
+        resolution: {
+          dueAt: new Date(Date.parse(now) + 2_880 * 60_000).toISOString(),
+          state: 'running',
+        },
+      },
       createdAt: now,
       updatedAt: now,
       resolvedAt: null,

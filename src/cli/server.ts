@@ -9,6 +9,8 @@ import { createDeliveryContext } from '../delivery/context.js';
 import { startRetention } from '../delivery/retention.js';
 import { DeliveryWorker } from '../delivery/worker.js';
 import { buildApp } from '../http/app.js';
+import { jobHandlers } from '../jobs/handlers.js';
+import { JobRunner } from '../jobs/runner.js';
 import { createLogger } from '../logger.js';
 import { createMailer } from '../mail/mailer.js';
 import { Metrics } from '../metrics.js';
@@ -45,6 +47,7 @@ export async function runServer(
 
   let worker: DeliveryWorker | null = null;
   let stopRetention: (() => void) | null = null;
+  let jobs: JobRunner | null = null;
   if (roles.worker) {
     worker = new DeliveryWorker(
       {
@@ -59,6 +62,14 @@ export async function runServer(
       { concurrency: config.workerConcurrency, timeoutMs: config.deliveryTimeoutMs },
     );
     worker.start();
+    jobs = new JobRunner({
+      database,
+      clock,
+      logger,
+      handlers: jobHandlers({ db: database.db, clock }),
+      databaseUrl: config.databaseUrl,
+    });
+    jobs.start();
     stopRetention = startRetention(database.db, clock, config.retentionDays, logger);
     logger.info(
       { workerId: worker.id, concurrency: config.workerConcurrency },
@@ -75,6 +86,7 @@ export async function runServer(
       if (app) await app.close();
       stopRetention?.();
       await worker?.stop();
+      await jobs?.stop();
       await delivery.close();
       mailer.close();
       await database.close();

@@ -76,6 +76,27 @@ export interface TicketsTable {
   updated_at: number;
   resolved_at: number | null;
   closed_at: number | null;
+  /** Targets copied from the SLA policy when the ticket was created or its priority changed. */
+  first_response_target_min: number | null;
+  resolution_target_min: number | null;
+  /** Creation, or the last reopen: where the resolution clock starts. */
+  resolution_started_at: number | null;
+  /** Set while the ticket is pending: the resolution clock is paused. */
+  resolution_paused_at: number | null;
+  /** Time spent paused since the resolution clock started. */
+  resolution_paused_ms: number;
+  first_response_warned_at: number | null;
+  first_response_breached_at: number | null;
+  resolution_warned_at: number | null;
+  resolution_breached_at: number | null;
+}
+
+export interface SlaPoliciesTable {
+  organization_id: string;
+  warning_percent: number;
+  /** JSON: {low|normal|high|urgent: {firstResponseMinutes, resolutionMinutes}}. */
+  priorities: string;
+  updated_at: number;
 }
 
 export type MessageDirection = 'inbound' | 'outbound';
@@ -243,6 +264,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
   jobs: JobsTable;
+  sla_policies: SlaPoliciesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -10,6 +10,7 @@ import { apiKeyRoutes } from '../api-keys/api-keys.routes.js';
 import { contactRoutes } from '../contacts/contacts.routes.js';
 import { eventRoutes } from '../events/events.routes.js';
 import { notificationRoutes } from '../notifications/notifications.routes.js';
+import { slaRoutes } from '../sla/sla.routes.js';
 import { surveyRoutes } from '../surveys/surveys.routes.js';
 import { ticketRoutes } from '../tickets/tickets.routes.js';
 import { userRoutes } from '../users/users.routes.js';
@@ -78,6 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(surveyRoutes(deps));
     await api.register(notificationRoutes(deps));
     await api.register(eventRoutes(deps));
+    await api.register(slaRoutes(deps));
     await api.register(deliveryRoutes(deps));
     await api.register(webhookRoutes(deps));
   });

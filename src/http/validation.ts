@@ -73,6 +73,11 @@ export function toFieldProblems(errors: readonly ErrorObject[], context: string)
         continue;
       }
       if (e.keyword === 'anyOf' && siblings.length > 0) continue;
+      // One problem per union field: the most telling branch error ("must be >= 1"
+      // rather than the other branch's "must be null").
+      const telling = siblings.find((x) => x.keyword !== 'type') ?? siblings[0];
+      if (telling && e !== telling) continue;
+      handled.add(e.instancePath);
     }
     if (e.keyword === 'required' && typeof params.missingProperty === 'string') {
       field = join(field, params.missingProperty);

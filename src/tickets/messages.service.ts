@@ -5,6 +5,7 @@ import { invalid } from '../errors.js';
 import { emitEvents } from '../events/outbox.js';
 import { newId } from '../ids.js';
 import { findUser } from '../users/users.repository.js';
+import { recordFirstResponse } from '../sla/timers.js';
 import { insertMessage, toMessageDto } from './messages.repository.js';
 import { messageCreatedEvent } from './ticket-events.js';
 import { getTicket, toTicketDto } from './tickets.repository.js';
@@ -56,7 +57,9 @@ export async function createMessage(
     updated_at: now,
   };
   await insertMessage(trx, row);
+  const answered =
+    direction === 'outbound' ? await recordFirstResponse(trx, clock, ticket) : ticket;
   const message = toMessageDto(row);
-  await emitEvents(trx, clock, [messageCreatedEvent(toTicketDto(ticket), message)]);
+  await emitEvents(trx, clock, [messageCreatedEvent(toTicketDto(answered), message)]);
   return message;
 }

@@ -9,7 +9,16 @@ import { notFound } from '../errors.js';
 import type { PageRequest } from '../http/pagination.js';
 import type { TicketStatus } from '../db/schema.js';
 import { normalizeEmail, phoneFilterValue } from '../contacts/contacts.repository.js';
+import { metricClocks, stateOf, type SlaColumns } from '../sla/state.js';
 import type { TicketDto } from './tickets.schemas.js';
+
+function slaDto(row: TicketRow): TicketDto['sla'] {
+  const [fr, res] = metricClocks(row);
+  return {
+    firstResponse: { dueAt: iso(fr!.dueAt), state: stateOf(fr!) },
+    resolution: { dueAt: iso(res!.dueAt), state: stateOf(res!) },
+  };
+}
 
 export interface TicketRow extends TicketsTable {
   contact_email: string | null;
@@ -41,6 +50,7 @@ export function toTicketDto(row: TicketRow): TicketDto {
     tags: parseTags(row.tags),
     firstResponseDueAt: iso(row.first_response_due_at),
     resolutionDueAt: iso(row.resolution_due_at),
+    sla: slaDto(row),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
     resolvedAt: iso(row.resolved_at),
@@ -106,6 +116,8 @@ export interface TicketFilters {
   contactId?: string | undefined;
   /** An email or a phone of the requester contact. */
   requester?: string | undefined;
+  /** `breached`: an unmet metric passed its due time; `at_risk`: warned, not yet breached. */
+  sla?: 'breached' | 'at_risk' | undefined;
 }
 
 export async function listTickets(
@@ -114,7 +126,7 @@ export async function listTickets(
   page: PageRequest,
   filters: TicketFilters,
 ): Promise<TicketRow[]> {
-  const { status, assigneeId, contactId, requester } = filters;
+  const { status, assigneeId, contactId, requester, sla } = filters;
   return selectTickets(db, organizationId)
     .$if(status !== undefined, (q) => q.where('tickets.status', '=', status!))
     .$if(assigneeId !== undefined, (q) => q.where('tickets.assignee_id', '=', assigneeId!))
@@ -124,6 +136,36 @@ export async function listTickets(
         eb.or([
           eb('contacts.email', '=', normalizeEmail(requester!)),
           eb('contacts.phone', '=', phoneFilterValue(requester!)),
+        ]),
+      ),
+    )
+    .$if(sla === 'breached', (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb.and([
+            eb('tickets.first_response_breached_at', 'is not', null),
+            eb('tickets.first_responded_at', 'is', null),
+          ]),
+          eb.and([
+            eb('tickets.resolution_breached_at', 'is not', null),
+            eb('tickets.status', 'not in', ['resolved', 'closed']),
+          ]),
+        ]),
+      ),
+    )
+    .$if(sla === 'at_risk', (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb.and([
+            eb('tickets.first_response_warned_at', 'is not', null),
+            eb('tickets.first_response_breached_at', 'is', null),
+            eb('tickets.first_responded_at', 'is', null),
+          ]),
+          eb.and([
+            eb('tickets.resolution_warned_at', 'is not', null),
+            eb('tickets.resolution_breached_at', 'is', null),
+            eb('tickets.status', 'not in', ['resolved', 'closed']),
+          ]),
         ]),
       ),
     )
@@ -149,17 +191,18 @@ export async function insertTicket(trx: Executor, row: TicketsTable): Promise<vo
 }
 
 /** The columns a ticket edit may change. */
-export type TicketChange = Pick<
-  TicketsTable,
-  | 'subject'
-  | 'priority'
-  | 'status'
-  | 'assignee_id'
-  | 'tags'
-  | 'resolved_at'
-  | 'closed_at'
-  | 'updated_at'
->;
+export type TicketChange = Partial<SlaColumns> &
+  Pick<
+    TicketsTable,
+    | 'subject'
+    | 'priority'
+    | 'status'
+    | 'assignee_id'
+    | 'tags'
+    | 'resolved_at'
+    | 'closed_at'
+    | 'updated_at'
+  >;
 
 export async function updateTicketRow(
   trx: Executor,

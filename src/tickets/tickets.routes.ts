@@ -17,6 +17,7 @@ import {
   StatusInput,
   Str,
   StrOrNull,
+  StringEnum,
   TagsInput,
   UUID,
 } from './inputs.js';
@@ -71,6 +72,9 @@ const ListTicketsQuery = Type.Object(
     requester: Type.Optional(
       Str({ minLength: 1, maxLength: 320, description: "The requester's email or phone." }),
     ),
+    sla: Type.Optional(
+      StringEnum(['breached', 'at_risk'] as const, 'Tickets whose SLA is breached or at risk.'),
+    ),
   },
   { additionalProperties: false },
 );
@@ -91,12 +95,13 @@ export function ticketRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const page = pageRequest(request.query);
-        const { status, assigneeId, contactId, requester } = request.query;
+        const { status, assigneeId, contactId, requester, sla } = request.query;
         const rows = await listTickets(db, authOf(request).organizationId, page, {
           status,
           assigneeId,
           contactId,
           requester,
+          sla,
         });
         return toPage(rows, page.limit, toTicketDto);
       },

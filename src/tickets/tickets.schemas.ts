@@ -17,6 +17,12 @@ export const RequesterSchema = Type.Object({
   name: Nullable(Type.String()),
 });
 
+export const SLA_STATES = ['none', 'running', 'paused', 'at_risk', 'met', 'breached'] as const;
+const SlaMetricSchema = Type.Object({
+  dueAt: Nullable(Timestamp),
+  state: Type.Union(SLA_STATES.map((s) => Type.Literal(s))),
+});
+
 export const TicketSchema = Type.Object({
   id: Uuid,
   number: Type.Integer(),
@@ -31,6 +37,8 @@ export const TicketSchema = Type.Object({
   tags: Type.Array(Type.String()),
   firstResponseDueAt: Nullable(Timestamp),
   resolutionDueAt: Nullable(Timestamp),
+  /** Each SLA metric's due time and state (paused while the ticket is pending). */
+  sla: Type.Object({ firstResponse: SlaMetricSchema, resolution: SlaMetricSchema }),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   resolvedAt: Nullable(Timestamp),

@@ -16,6 +16,9 @@ import { Problems, invalid } from '../errors.js';
 import { emitEvents } from '../events/outbox.js';
 import { newId } from '../ids.js';
 import { findUser } from '../users/users.repository.js';
+import { getSlaPolicy } from '../sla/policy.js';
+import { slaAfterChange, slaForNewTicket } from '../sla/state.js';
+import { syncSlaTimers } from '../sla/timers.js';
 import { creationEvents, sameTags, updateEvents } from './ticket-events.js';
 import {
   type TicketChange,
@@ -76,6 +79,8 @@ export async function createTicket(
   const contact = await findOrCreateContact(trx, clock, organizationId, input.requester);
   const number = await nextTicketNumber(trx, organizationId);
   const now = clock.now();
+  const priority = input.priority ?? 'normal';
+  const policy = await getSlaPolicy(trx, organizationId);
   const row: TicketsTable = {
     id: newId(),
     organization_id: organizationId,
@@ -83,21 +88,19 @@ export async function createTicket(
     subject: input.subject,
     description: input.description ?? null,
     status: 'open',
-    priority: input.priority ?? 'normal',
+    priority,
     channel: input.channel ?? 'api',
     contact_id: contact.id,
     assignee_id: input.assigneeId ?? null,
     tags: JSON.stringify(dedupeTags(input.tags ?? [])),
-    // SLA targets are not applied yet: due times stay unset.
-    first_response_due_at: null,
-    resolution_due_at: null,
-    first_responded_at: null,
+    ...slaForNewTicket(now, priority, policy),
     created_at: now,
     updated_at: now,
     resolved_at: null,
     closed_at: null,
   };
   await insertTicket(trx, row);
+  await syncSlaTimers(trx, clock, null, row, policy.warningPercent);
   const ticket = toTicketDto({
     ...row,
     contact_email: contact.email,
@@ -159,10 +162,17 @@ export async function updateTicket(
       : dedupeTags(patch.tags);
   const now = clock.now();
   const status = patch.status ?? current.status;
+  const priority = patch.priority ?? current.priority;
+  // The SLA clock moves only with status or priority; other edits leave it as it is.
+  const policy =
+    status !== current.status || priority !== current.priority
+      ? await getSlaPolicy(trx, organizationId)
+      : null;
   const change: TicketChange = {
     subject: patch.subject ?? current.subject,
-    priority: patch.priority ?? current.priority,
+    priority,
     status,
+    ...(policy ? slaAfterChange(current, { status, priority }, policy, now) : {}),
     assignee_id: assigneeId,
     tags: JSON.stringify(tags),
     ...statusTimes(current, status, now),
@@ -174,6 +184,7 @@ export async function updateTicket(
   const events = updateEvents(before, after);
   if (events.length === 0) return before;
   await updateTicketRow(trx, organizationId, id, change);
+  if (policy) await syncSlaTimers(trx, clock, current, next, policy.warningPercent);
   await emitEvents(trx, clock, events);
   return after;
 }

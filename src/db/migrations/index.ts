@@ -8,6 +8,7 @@ import type { ColumnTypes } from '../dialect.js';
 import { core } from './0001_core.js';
 import { webhooks } from './0002_webhooks.js';
 import { jobs } from './0003_jobs.js';
+import { sla } from './0006_sla.js';
 
 export interface Migration {
   readonly name: string;
@@ -16,4 +17,4 @@ export interface Migration {
   up(db: Kysely<any>, t: ColumnTypes): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, webhooks, jobs];
+export const MIGRATIONS: readonly Migration[] = [core, webhooks, jobs, sla];
