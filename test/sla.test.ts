@@ -178,6 +178,22 @@ forEachDialect(
       ]);
     });
 
+    it('fires for a due time that moved away and back', async () => {
+      const org = await h.createOrg();
+      t0 = h.clock.now();
+      const t = await ticket(org, 'urgent');
+      await at(10);
+      await patch(org, t.id, { priority: 'high' });
+      await at(20);
+      await patch(org, t.id, { priority: 'urgent' });
+      await at(48);
+      await at(60);
+      expect(await slaEvents(t.id)).toEqual([
+        'warning:first_response@48',
+        'breached:first_response@60',
+      ]);
+    });
+
     it('pauses the resolution clock while pending and restarts it on reopen', async () => {
       const org = await h.createOrg();
       t0 = h.clock.now();

@@ -49,7 +49,11 @@ export async function enqueueJob(trx: Executor, now: number, job: NewJob): Promi
   return inserted;
 }
 
-/** Cancels pending jobs whose key starts with `prefix` (e.g. every timer of one ticket). */
+/**
+ * Cancels pending jobs whose key starts with `prefix` (e.g. every timer of one
+ * ticket). Their keys are released so the same key can be enqueued again (a
+ * timer moved away and back); jobs that ran keep theirs, so they never rerun.
+ */
 export async function cancelJobsByKeyPrefix(
   trx: Executor,
   prefix: string,
@@ -57,7 +61,7 @@ export async function cancelJobsByKeyPrefix(
 ): Promise<number> {
   const result = await trx
     .updateTable('jobs')
-    .set({ status: 'cancelled', completed_at: now, updated_at: now })
+    .set({ status: 'cancelled', key: null, completed_at: now, updated_at: now })
     // LIKE with an explicit escape behaves the same on both dialects (a range
     // comparison would depend on PostgreSQL's collation).
     .where(sql<boolean>`key like ${prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'} escape '\\'`)
