@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { StorageError } from '../db/storage-error.js';
 import { createLogger } from '../logger.js';
 import { createOrganization } from '../orgs/organizations.js';
 import { prepareDatabase, type Prepared } from '../runtime.js';
@@ -143,7 +144,12 @@ Example:
 class UsageError extends Error {}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof UsageError) {
+  // A database file that cannot be opened or written (disk full, read-only): one line, exit once.
+  if (
+    error instanceof ConfigError ||
+    error instanceof UsageError ||
+    error instanceof StorageError
+  ) {
     process.stderr.write(`hookdesk: ${error.message}\n`);
   } else {
     createLogger('error').fatal({ err: error }, 'hookdesk failed to start');

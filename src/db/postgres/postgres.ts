@@ -47,7 +47,11 @@ export const postgresDialect: Dialect = {
     }
     return (
       typeof e?.message === 'string' &&
-      /Connection terminated|timeout exceeded when trying to connect/i.test(e.message)
+      // pg's wording for a lost socket, a pool that cannot connect, and a client whose
+      // connection already broke (the next query on it fails with the last message).
+      /Connection terminated|timeout exceeded when trying to connect|encountered a connection error and is not queryable/i.test(
+        e.message,
+      )
     );
   },
   isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === '23505',
@@ -70,6 +74,11 @@ export function openPostgres(url: string, options: { poolSize?: number } = {}): 
   });
   // An idle client losing its server (restart) emits here; without a listener it would crash the process.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener (pg-pool removes it on acquire), yet pg emits
+  // 'error' on it when its socket dies, even mid-query: unhandled, that killed the process when
+  // PostgreSQL restarted (test/faults/postgres-restart). The query in progress fails on its own
+  // and pg-pool discards the broken client on release, so the event needs no handling.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
   registerDialect(db, postgresDialect);

@@ -1,0 +1,189 @@
+/**
+ * Fault-suite helpers for real `hookdesk` processes: a child with its pino
+ * lines collected, a small JSON client for its HTTP API, and a bounded poll.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { startCli } from '../../support/cli.js';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `check` until it holds; bounded in time and count. */
+export async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  detail: () => string = () => '',
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i <= Math.ceil(timeoutMs / intervalMs) + 1; i++) {
+    if (await check()) return;
+    if (Date.now() >= deadline) break;
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${detail()}`);
+}
+
+export interface LogLine {
+  msg?: string;
+  level?: number;
+  pid?: number;
+  deliveryId?: string;
+  recorded?: boolean;
+  status?: string;
+  err?: { message?: string; code?: string };
+  [key: string]: unknown;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
+}
+
+/** A `hookdesk <args>` child (the CLI through tsx) with its stdout JSON lines and stderr kept. */
+export class HookdeskProcess {
+  readonly child: ChildProcess;
+  readonly lines: LogLine[] = [];
+  readonly exited: Promise<Exit>;
+  stderr = '';
+  private partial = '';
+
+  constructor(
+    readonly name: string,
+    args: string[],
+    env: Record<string, string>,
+  ) {
+    this.child = startCli(args, env);
+    // Always drain both pipes: a full pipe would block the child's logger.
+    this.child.stdout?.on('data', (d: Buffer) => this.onStdout(d.toString()));
+    this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exited = new Promise((resolve) =>
+      this.child.once('close', (code, signal) => resolve({ code, signal, at: Date.now() })),
+    );
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Log lines with this message. */
+  logged(msg: string): LogLine[] {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+
+  waitForLog(msg: string, timeoutMs = 30_000): Promise<void> {
+    return until(
+      `${this.name} to log "${msg}"`,
+      () => {
+        if (!this.running) throw new Error(`${this.name} exited early\n${this.describe()}`);
+        return this.lines.some((l) => l.msg === msg);
+      },
+      timeoutMs,
+      () => this.describe(),
+    );
+  }
+
+  /** SIGKILL and wait for the exit. */
+  async kill(): Promise<Exit> {
+    this.child.kill('SIGKILL');
+    return this.exited;
+  }
+
+  describe(): string {
+    const errors = this.lines.filter((l) => (l.level ?? 0) >= 50).slice(-3);
+    const tail = [
+      ...errors.map((l) => `[error] ${JSON.stringify(l).slice(0, 1500)}`),
+      ...this.lines.slice(-15).map((l) => JSON.stringify(l)),
+      this.partial,
+      this.stderr,
+    ];
+    return `--- ${this.name} (pid ${this.child.pid}) ---\n${tail.join('\n').slice(-9000)}`;
+  }
+
+  private onStdout(chunk: string): void {
+    const parts = (this.partial + chunk).split('\n');
+    this.partial = parts.pop() ?? '';
+    for (const line of parts) {
+      if (!line.trim()) continue;
+      try {
+        this.lines.push(JSON.parse(line) as LogLine);
+      } catch {
+        this.lines.push({ msg: line });
+      }
+    }
+  }
+}
+
+export interface ApiResponse {
+  status: number;
+  body: any;
+  /** Set when no HTTP answer came at all (connection refused, reset, timeout). */
+  networkError?: string;
+}
+
+/** JSON calls to a running `hookdesk api`/`serve`, each bounded by `timeoutMs`. */
+export class ApiClient {
+  constructor(
+    readonly base: string,
+    readonly key: string,
+  ) {}
+
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    timeoutMs = 10_000,
+  ): Promise<ApiResponse> {
+    try {
+      const res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON: kept as text */
+      }
+      return { status: res.status, body: parsed };
+    } catch (error) {
+      return { status: 0, body: null, networkError: String((error as Error).message) };
+    }
+  }
+
+  async status(path: string): Promise<number> {
+    return (await this.call('GET', path)).status;
+  }
+}
+
+/** True when `body` is the contract's error format with this code. */
+export function isErrorBody(body: unknown, code: string): boolean {
+  const e = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)
+    ?.error;
+  return (
+    e?.code === code &&
+    typeof e.message === 'string' &&
+    e.message.length > 0 &&
+    Array.isArray(e.details)
+  );
+}
+
+export const TEST_KEY = 'hd_fault_suite_bootstrap_key_0123456789';
+
+/** The `x-webhook-delivery` header of a received request. */
+export function deliveryHeader(headers: Record<string, unknown>): string {
+  return String(headers['x-webhook-delivery']);
+}
+
+export type { ChildProcess };
