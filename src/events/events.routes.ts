@@ -12,6 +12,7 @@ import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
 import { FreeObject, IdParams, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { queryTimestamp } from '../http/validation.js';
 import { DeliverySchema, toDeliveryDto } from '../delivery/dto.js';
 import { deliveriesOfEvent } from '../delivery/queue/reads.js';
 import { EVENT_CATALOGUE } from './catalog.js';
@@ -82,15 +83,18 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => {
-        const { type, since, until } = request.query;
+        const { type } = request.query;
+        // Not Date.parse: a leap second passes the schema but parses to NaN (a 500 on PostgreSQL).
+        const since = queryTimestamp('since', request.query.since);
+        const until = queryTimestamp('until', request.query.until);
         const page = pageRequest(request.query);
         const rows = await db
           .selectFrom('events')
           .selectAll()
           .where('organization_id', '=', authOf(request).organizationId)
           .$if(type !== undefined, (q) => q.where('type', '=', type!))
-          .$if(since !== undefined, (q) => q.where('created_at', '>=', Date.parse(since!)))
-          .$if(until !== undefined, (q) => q.where('created_at', '<', Date.parse(until!)))
+          .$if(since !== undefined, (q) => q.where('created_at', '>=', since!))
+          .$if(until !== undefined, (q) => q.where('created_at', '<', until!))
           .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
           .orderBy('id', 'desc')
           .limit(page.limit + 1)

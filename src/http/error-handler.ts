@@ -3,7 +3,7 @@
  * `{ error: { code, message, details } }`. Unexpected errors are logged with
  * their stack and answered as a bare `internal_error`.
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERRORS, type ErrorCode, type FieldProblem } from '../errors.js';
 import type { Dialect } from '../db/dialect.js';
 import { toFieldProblems } from './validation.js';
@@ -48,7 +48,11 @@ export function installErrorHandler(app: FastifyInstance, dialect: Dialect): voi
     }
     const fe = error as FastifyError;
     if (fe.validation) {
-      const details = toFieldProblems(fe.validation as never, fe.validationContext ?? 'body');
+      const context = fe.validationContext ?? 'body';
+      const data = { body: request.body, querystring: request.query, params: request.params }[
+        context as 'body'
+      ];
+      const details = toFieldProblems(fe.validation as never, context, data);
       const message = details.map((d) => `${d.field}: ${d.message}`).join('; ');
       return reply.status(400).send(errorBody('validation_failed', message, details));
     }
@@ -70,4 +74,39 @@ export function installErrorHandler(app: FastifyInstance, dialect: Dialect): voi
       .status(404)
       .send(errorBody('not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`));
   });
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised while routing, before any
+ * hook or the error handler above runs. Without it Fastify answers them
+ * itself, outside the contract: `{"error":"Bad Request","code":"FST_ERR_BAD_URL",…}`
+ * for a path with broken percent-encoding (`/api/users/%zz`, `/api/users/%C0%AF`),
+ * and a 414 with no error code for a path parameter longer than the router's
+ * `maxParamLength` (100, the longest id a route accepts anyway). Both are a
+ * malformed path parameter: 400 `validation_failed`.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const message =
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'is not a valid URL path (bad percent-encoding)'
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'has a path parameter longer than 100 characters'
+        : undefined;
+  if (message !== undefined) {
+    void reply
+      .status(400)
+      .send(
+        errorBody('validation_failed', `path: ${message}`, [
+          { field: 'path', message, in: 'params' },
+        ]),
+      );
+    return;
+  }
+  // FST_ERR_ASYNC_CONSTRAINT: no route has async constraints, so this is a bug.
+  request.log.error({ err: error }, 'unhandled routing error');
+  void reply.status(500).send(errorBody('internal_error'));
 }

@@ -6,8 +6,8 @@
  */
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
-import type { FieldProblem } from '../errors.js';
+import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import { AppError, type FieldProblem } from '../errors.js';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -43,9 +43,15 @@ const PART: Record<string, FieldProblem['in']> = {
  * Ajv errors → `FieldProblem`s with dotted field paths (`questions[0].type`).
  * A union (`anyOf`) reports one error per branch plus its own; those collapse
  * into one problem per field: "must be one of: …" for unions of constants,
- * else the branch errors without the generic anyOf line.
+ * else the branch errors without the generic anyOf line. `data` is the
+ * validated value, so an object key made of digits (a header named `3`, a
+ * question id `1`) reads `headers.3`, not the array index `headers[3]`.
  */
-export function toFieldProblems(errors: readonly ErrorObject[], context: string): FieldProblem[] {
+export function toFieldProblems(
+  errors: readonly ErrorObject[],
+  context: string,
+  data?: unknown,
+): FieldProblem[] {
   const where = PART[context] ?? 'body';
   const unionPaths = new Set(
     errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath),
@@ -54,7 +60,7 @@ export function toFieldProblems(errors: readonly ErrorObject[], context: string)
   const handled = new Set<string>();
   for (const e of errors) {
     const params = e.params as Record<string, unknown>;
-    let field = pointerToPath(e.instancePath);
+    let field = pointerToPath(e.instancePath, data);
     if (unionPaths.has(e.instancePath)) {
       if (handled.has(e.instancePath)) continue;
       const siblings = errors.filter(
@@ -97,15 +103,83 @@ export function toFieldProblems(errors: readonly ErrorObject[], context: string)
   return problems;
 }
 
-function pointerToPath(pointer: string): string {
+function pointerToPath(pointer: string, data?: unknown): string {
   let out = '';
+  let node = data;
   for (const raw of pointer.split('/').slice(1)) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out = /^\d+$/.test(seg) ? `${out}[${seg}]` : join(out, seg);
+    // Digits are an array index only where the value is an array (or unknown).
+    const index = /^\d+$/.test(seg) && (data === undefined || Array.isArray(node));
+    out = index ? `${out}[${seg}]` : join(out, seg);
+    node =
+      typeof node === 'object' && node !== null
+        ? (node as Record<string, unknown>)[seg]
+        : undefined;
   }
   return out;
 }
 
 function join(base: string, key: string): string {
   return base ? `${base}.${key}` : key;
+}
+
+/**
+ * Refuses NUL characters in the URL: path parameters and query-string keys
+ * and values, after percent-decoding (`/api/contacts/%00`, `?email=a%00b`).
+ * PostgreSQL text cannot hold NUL, so such a value used to fail inside the
+ * query as a 500 (SQLite silently compared it). The JSON parser refuses NUL
+ * in bodies (json.ts); this is the same rule for the rest of the input.
+ * Installed as a root `preValidation` hook, so it runs after authentication
+ * and before any route's validation or handler.
+ */
+export function installUrlNulGuard(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    const problems = [...nulFields(request.params, 'params'), ...nulFields(request.query, 'query')];
+    if (problems.length > 0) {
+      throw new AppError(
+        'validation_failed',
+        problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+        problems,
+      );
+    }
+  });
+}
+
+function nulFields(part: unknown, where: 'params' | 'query'): FieldProblem[] {
+  if (typeof part !== 'object' || part === null) return [];
+  const problems: FieldProblem[] = [];
+  for (const [key, value] of Object.entries(part)) {
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    if (
+      key.includes('\u0000') ||
+      values.some((v) => typeof v === 'string' && v.includes('\u0000'))
+    ) {
+      problems.push({
+        field: key.replaceAll('\u0000', '\\u0000'),
+        message: 'must not contain NUL characters',
+        in: where,
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * A `date-time` query parameter (already checked by the route's schema) as
+ * epoch milliseconds. RFC 3339, and so the schema's `date-time` format,
+ * allows a leap second (`2016-12-31T23:59:60Z`) that Date.parse cannot read:
+ * NaN reached the query, a 500 on PostgreSQL and an empty page on SQLite. A
+ * leap second reads as the last millisecond of its minute; anything else
+ * Date.parse cannot read is a validation problem, never NaN.
+ */
+export function queryTimestamp(field: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value.replace(/([T\s]\d\d:\d\d):60(\.\d+)?/i, '$1:59.999'));
+  if (Number.isNaN(ms)) {
+    const message = 'is not a date-time this API can read';
+    throw new AppError('validation_failed', `${field}: ${message}`, [
+      { field, message, in: 'query' },
+    ]);
+  }
+  return ms;
 }

@@ -10,6 +10,15 @@ const MAX_NAME = 100;
 /** Control characters other than horizontal tab, including CR, LF and NUL. */
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+/**
+ * Characters above U+00FF (UTF-16 code units, so astral characters and lone
+ * surrogates too). A header value is bytes (RFC 9110 field-value:
+ * tab, visible ASCII, space, obs-text 0x80-0xFF); undici refuses a request
+ * whose header holds anything wider ("invalid … header"), so a webhook
+ * accepted with such a value (`€`, an emoji, U+2028) could never deliver:
+ * every attempt would fail until the webhook is disabled.
+ */
+const BEYOND_LATIN1 = /[\u0100-\uffff]/;
 
 /** Lower-case names a webhook may not set. */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
@@ -54,6 +63,11 @@ export function checkHeaders(
       problems.add(field, 'must be string');
     } else if (CONTROL.test(value)) {
       problems.add(field, 'must not contain control characters (CR, LF, NUL, …)');
+    } else if (BEYOND_LATIN1.test(value)) {
+      problems.add(
+        field,
+        'must only contain characters up to U+00FF (HTTP header values are bytes)',
+      );
     }
     seen.add(lower);
   }

@@ -39,7 +39,7 @@ function schemaProblems(request: FastifyRequest): FieldProblem[] {
   const error = request.validationError;
   if (!error) return [];
   if (error.validationContext !== 'body') throw error;
-  return toFieldProblems(error.validation as never, 'body');
+  return toFieldProblems(error.validation as never, 'body', request.body);
 }
 
 type Sink = Pick<Problems, 'add'>;
