@@ -40,6 +40,17 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Largest accepted request body, in bytes. (Default: 1048576) */
   readonly bodyLimitBytes: number;
+  /**
+   * Requests per minute each source IP, and each organization, may make to
+   * each public email endpoint; counted in memory per process. (Default: 600)
+   */
+  readonly inboundRateLimit: number;
+  /**
+   * 32-byte AES-256-GCM key for channel credentials at rest. (Default: unset:
+   * on SQLite a key file beside the database is created and used; on
+   * PostgreSQL channels cannot be created until it is set)
+   */
+  readonly encryptionKey: Buffer | undefined;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +99,19 @@ function url(name: string, raw: string, protocols: readonly string[]): string {
     throw new ConfigError(name, `must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
   }
   return raw;
+}
+
+/** 32 bytes as 64 hex digits or base64 (standard or URL-safe, padding optional). */
+function encryptionKey(env: Env): Buffer | undefined {
+  const name = 'HOOKDESK_ENCRYPTION_KEY';
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  if (/^[0-9a-f]{64}$/i.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(raw)) {
+    const key = Buffer.from(raw.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (key.length === 32) return key;
+  }
+  throw new ConfigError(name, 'must be 32 bytes written as 64 hex digits or base64');
 }
 
 const LOG_LEVELS: readonly LogLevel[] = [
@@ -151,6 +175,8 @@ export function loadConfig(env: Env = process.env): Config {
     retentionDays: int(env, 'HOOKDESK_RETENTION_DAYS', 30, 1, 3650),
     logLevel,
     bodyLimitBytes: int(env, 'HOOKDESK_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    inboundRateLimit: int(env, 'HOOKDESK_INBOUND_RATE_LIMIT', 600, 1, 1_000_000),
+    encryptionKey: encryptionKey(env),
   };
   return Object.freeze(config);
 }

@@ -38,18 +38,22 @@ forEachDialect('ticket messages', (h) => {
       bodyHtml: '<p>We are on it.</p>',
     });
     expect(res.statusCode).toBe(201);
-    expect(res.json()).toEqual({
+    const message = res.json();
+    // An email reply gets its own Message-ID (SPEC §3); sending is tested in test/email-*.
+    expect(message.emailMessageId).toMatch(/^<[0-9a-f-]{36}@localhost>$/);
+    expect(message).toEqual({
       id: expect.any(String),
       ticketId: ticket.id,
       direction: 'outbound',
       channel: 'email',
       body: 'We are on it.',
+      bodyFull: 'We are on it.',
       bodyHtml: '<p>We are on it.</p>',
       authorId: org.adminUserId,
       contactId: null,
-      emailMessageId: null,
-      providerMessageId: null,
-      deliveryStatus: null,
+      emailMessageId: message.emailMessageId,
+      providerMessageId: message.emailMessageId.slice(1, -1),
+      deliveryStatus: 'queued',
       deliveryError: null,
       attachments: [],
       createdAt: new Date(h.clock.now()).toISOString(),

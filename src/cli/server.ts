@@ -66,8 +66,7 @@ export async function runServer(
       database,
       clock,
       logger,
-      handlers: jobHandlers({ db: database.db, clock }),
-      databaseUrl: config.databaseUrl,
+      handlers: jobHandlers({ database, clock, logger, mailer }),
     });
     jobs.start();
     stopRetention = startRetention(database.db, clock, config.retentionDays, logger);

@@ -47,5 +47,11 @@ export interface DatabaseHandle {
   readonly dialect: Dialect;
   /** Human-readable target without credentials, for logs. */
   readonly description: string;
+  /**
+   * SQLite only: the database file (`:memory:` for an in-memory database), so
+   * features can keep a companion file beside it (the channel credentials key).
+   * Undefined for a database server.
+   */
+  readonly localFile?: string | undefined;
   close(): Promise<void>;
 }

@@ -8,12 +8,18 @@
  * - JSON documents are TEXT, so the bytes stored are the bytes read back
  *   (event payloads must be byte-identical on every delivery attempt).
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Generated, Kysely, Transaction } from 'kysely';
+
+export type InboundUnmatched = 'create' | 'discard';
 
 export interface OrganizationsTable {
   id: string;
   name: string;
   ticket_counter: number;
+  /** What inbound email matching no ticket does: open a ticket or drop the mail. */
+  inbound_unmatched: Generated<InboundUnmatched>;
+  /** SHA-256 hex of the inbound-email token; null when none is required. */
+  inbound_token_hash: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -107,12 +113,17 @@ export interface MessagesTable {
   ticket_id: string;
   direction: MessageDirection;
   channel: Channel;
+  /** The stripped reply text for inbound email, else the whole text. */
   body: string;
+  /** Inbound email: the whole text as received (quotes, signature); null when `body` is whole. */
+  body_full: string | null;
   body_html: string | null;
   author_id: string | null;
   contact_id: string | null;
+  /** `<id@host>`, unique within the organization. */
   email_message_id: string | null;
   provider_message_id: string | null;
+  /** queued, sent, delivered, opened, bounced, failed (see inbound/email/status.ts). */
   delivery_status: string | null;
   delivery_error: string | null;
   /** JSON array of attachment metadata. */
@@ -249,6 +260,42 @@ export interface JobsTable {
   completed_at: number | null;
 }
 
+export type ChannelType =
+  'twilio_sms' | 'twilio_whatsapp' | 'sendgrid' | 'meta_whatsapp' | 'mailgun' | 'postmark';
+
+/** A connected provider account (SPEC §8.3). */
+export interface ChannelsTable {
+  id: string;
+  organization_id: string;
+  type: ChannelType;
+  name: string;
+  /** Random path segment of the callback URLs. */
+  route_key: string;
+  /** JSON object of the non-secret settings. */
+  config: string;
+  /** Encrypted JSON object of the secrets (channels/vault.ts). */
+  credentials: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A provider event already handled on a channel: retries and replays find their key here. */
+export interface ProviderEventsTable {
+  channel_id: string;
+  dedupe_key: string;
+  organization_id: string;
+  received_at: number;
+}
+
+/** The channel a messaging ticket's conversation runs on. */
+export interface ChannelTicketsTable {
+  ticket_id: string;
+  channel_id: string;
+  organization_id: string;
+  contact_id: string;
+  created_at: number;
+}
+
 export interface Database {
   organizations: OrganizationsTable;
   users: UsersTable;
@@ -264,6 +311,9 @@ export interface Database {
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
   jobs: JobsTable;
+  channels: ChannelsTable;
+  provider_events: ProviderEventsTable;
+  channel_tickets: ChannelTicketsTable;
   sla_policies: SlaPoliciesTable;
 }
 

@@ -1,11 +1,13 @@
 /**
  * LISTEN on PostgreSQL for delivery wake-ups from other processes. One
  * dedicated connection; on error it reconnects with a capped backoff, and
- * meanwhile the worker's safety-net poll keeps deliveries moving.
+ * meanwhile the worker's safety-net poll keeps deliveries moving. Each
+ * notification is also relayed to the in-process wake signal, so every loop
+ * of the process (deliveries, jobs) shares this one connection.
  */
 import pg from 'pg';
 import type { Logger } from '../logger.js';
-import { WAKE_CHANNEL } from './wake.js';
+import { WAKE_CHANNEL, emitLocalWake } from './wake.js';
 
 export interface WakeListener {
   close(): Promise<void>;
@@ -20,7 +22,10 @@ export function listenForWakeups(url: string, onWake: () => void, logger: Logger
   const connect = async () => {
     if (closed) return;
     const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-    c.on('notification', () => onWake());
+    c.on('notification', () => {
+      onWake();
+      emitLocalWake();
+    });
     c.on('error', (error) => {
       logger.warn({ err: error }, 'wake-up listener lost its connection');
       retry(c);
@@ -31,6 +36,7 @@ export function listenForWakeups(url: string, onWake: () => void, logger: Logger
       client = c;
       delay = 250;
       onWake(); // anything committed while we were not listening
+      emitLocalWake();
     } catch (error) {
       logger.warn({ err: error }, 'wake-up listener could not connect');
       retry(c);

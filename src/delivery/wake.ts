@@ -22,6 +22,11 @@ export async function wakeWorkers(trx: Executor): Promise<void> {
   local.emit('wake');
 }
 
+/** Wakes every loop of this process (the PostgreSQL listener relays notifications here). */
+export function emitLocalWake(): void {
+  local.emit('wake');
+}
+
 export function onLocalWake(listener: () => void): () => void {
   local.on('wake', listener);
   return () => local.off('wake', listener);

@@ -7,21 +7,31 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { sql } from 'kysely';
 import { apiKeyRoutes } from '../api-keys/api-keys.routes.js';
+import { channelRoutes } from '../channels/channels.routes.js';
 import { contactRoutes } from '../contacts/contacts.routes.js';
 import { eventRoutes } from '../events/events.routes.js';
+import { emailRoutes } from '../inbound/email/email.routes.js';
+import { mailgunRoutes } from '../inbound/providers/mailgun/mailgun.routes.js';
+import { metaRoutes } from '../inbound/providers/meta/meta.routes.js';
+import { postmarkRoutes } from '../inbound/providers/postmark/postmark.routes.js';
+import { sendgridRoutes } from '../inbound/providers/sendgrid/sendgrid.routes.js';
+import { twilioRoutes } from '../inbound/providers/twilio/twilio.routes.js';
 import { notificationRoutes } from '../notifications/notifications.routes.js';
+import { organizationRoutes } from '../orgs/organization.routes.js';
 import { slaRoutes } from '../sla/sla.routes.js';
 import { surveyRoutes } from '../surveys/surveys.routes.js';
 import { ticketRoutes } from '../tickets/tickets.routes.js';
 import { userRoutes } from '../users/users.routes.js';
 import { deliveryRoutes } from '../webhooks/deliveries.routes.js';
+import { webhookStatsRoutes } from '../webhooks/stats.routes.js';
 import { webhookRoutes } from '../webhooks/webhooks.routes.js';
 import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
+import { consoleRoutes } from './console.js';
 import type { AppDeps } from './deps.js';
-import { errorBody, installErrorHandler } from './error-handler.js';
+import { errorBody, frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import { installJsonParser } from './json.js';
-import { validatorCompiler } from './validation.js';
+import { installUrlNulGuard, validatorCompiler } from './validation.js';
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -29,10 +39,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.bodyLimitBytes,
     ajv: { customOptions: { allErrors: true } },
+    // Malformed paths (bad percent-encoding, over-long parameters) answer in the contract's format.
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setValidatorCompiler(validatorCompiler);
   installJsonParser(app);
   installErrorHandler(app, deps.database.dialect);
+  installUrlNulGuard(app);
 
   await app.register(swagger, {
     openapi: {
@@ -69,10 +82,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  // The admin console's page and assets (it asks for an API key itself).
+  await app.register(consoleRoutes());
+
+  // Public, outside the API-key scope: inbound email authenticates by its optional token.
+  await app.register(emailRoutes(deps));
+
   // Everything under this scope needs an API key.
   await app.register(async (api) => {
     installAuth(api, deps);
     await api.register(userRoutes(deps));
+    await api.register(organizationRoutes(deps));
     await api.register(apiKeyRoutes(deps));
     await api.register(contactRoutes(deps));
     await api.register(ticketRoutes(deps));
@@ -82,7 +102,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(slaRoutes(deps));
     await api.register(deliveryRoutes(deps));
     await api.register(webhookRoutes(deps));
+    await api.register(webhookStatsRoutes(deps));
+    await api.register(channelRoutes(deps));
   });
+
+  // Provider callbacks: public, each verified by its provider's own signature,
+  // each in its own scope with the body parsers it needs (raw bytes kept).
+  await app.register(twilioRoutes(deps));
+  await app.register(metaRoutes(deps));
+  await app.register(sendgridRoutes(deps));
+  await app.register(mailgunRoutes(deps));
+  await app.register(postmarkRoutes(deps));
 
   return app;
 }

@@ -1,16 +1,22 @@
 /** Every job kind a worker process runs, and its handler. */
 import type { Clock } from '../clock.js';
-import type { Executor } from '../db/schema.js';
+import type { DatabaseHandle } from '../db/dialect.js';
+import { emailJobHandlers } from '../inbound/email/jobs.js';
+import type { Logger } from '../logger.js';
+import type { Mailer } from '../mail/mailer.js';
 import { SLA_TIMER_KIND, slaTimerHandler } from '../sla/timers.js';
 import type { JobHandler } from './runner.js';
 
 export interface JobDeps {
-  db: Executor;
+  database: DatabaseHandle;
   clock: Clock;
+  logger: Logger;
+  mailer: Mailer;
 }
 
 export function jobHandlers(deps: JobDeps): Record<string, JobHandler> {
   return {
-    [SLA_TIMER_KIND]: slaTimerHandler(deps.db, deps.clock),
+    [SLA_TIMER_KIND]: slaTimerHandler(deps.database.db, deps.clock),
+    ...emailJobHandlers(deps),
   };
 }

@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { DatabaseHandle } from '../db/dialect.js';
-import { listenForWakeups, type WakeListener } from '../delivery/listener.js';
 import { onLocalWake } from '../delivery/wake.js';
 import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -39,8 +38,6 @@ export interface JobRunnerDeps {
   clock: Clock;
   logger: Logger;
   handlers: Readonly<Record<string, JobHandler>>;
-  /** For LISTEN on PostgreSQL. */
-  databaseUrl?: string;
 }
 
 export class JobRunner {
@@ -52,7 +49,6 @@ export class JobRunner {
   private running = false;
   private loopDone: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
-  private listener: WakeListener | null = null;
 
   constructor(
     private readonly deps: JobRunnerDeps,
@@ -79,14 +75,9 @@ export class JobRunner {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // On PostgreSQL the delivery worker's LISTEN connection relays notifications
+    // to this in-process signal: one connection per process serves both loops.
     this.unsubscribe = onLocalWake(() => this.waker.signal());
-    if (this.deps.database.dialect.capabilities.listenNotify && this.deps.databaseUrl) {
-      this.listener = listenForWakeups(
-        this.deps.databaseUrl,
-        () => this.waker.signal(),
-        this.deps.logger,
-      );
-    }
     this.loopDone = this.loop();
   }
 
@@ -95,7 +86,6 @@ export class JobRunner {
     this.running = false;
     this.waker.signal();
     this.unsubscribe?.();
-    await this.listener?.close();
     await this.loopDone;
   }
 

@@ -10,6 +10,12 @@ export interface MailMessage {
   to: string;
   subject: string;
   text: string;
+  /** HTML alternative to `text`. */
+  html?: string;
+  /** Message-ID this mail answers (threading), `<id@host>`. */
+  inReplyTo?: string;
+  /** Earlier Message-IDs of the thread, oldest first. */
+  references?: string[];
   /** Extra headers (Message-ID, In-Reply-To, References for ticket threads). */
   headers?: Record<string, string>;
   messageId?: string;
@@ -34,7 +40,15 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom'>, logge
       close() {},
     };
   }
-  const transport = nodemailer.createTransport(config.smtpUrl);
+  // Well inside a job's lease (2 min): a send still hanging when the lease
+  // ends would be claimed again and could go out twice. nodemailer's own
+  // defaults wait up to 2 min to connect and 10 min on a silent socket.
+  const transport = nodemailer.createTransport({
+    url: config.smtpUrl,
+    connectionTimeout: 20_000,
+    greetingTimeout: 20_000,
+    socketTimeout: 60_000,
+  });
   return {
     async send(message) {
       const info = await transport.sendMail({
@@ -42,6 +56,9 @@ export function createMailer(config: Pick<Config, 'smtpUrl' | 'mailFrom'>, logge
         to: message.to,
         subject: message.subject,
         text: message.text,
+        ...(message.html !== undefined ? { html: message.html } : {}),
+        ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
+        ...(message.references?.length ? { references: message.references } : {}),
         ...(message.headers ? { headers: message.headers } : {}),
         ...(message.messageId ? { messageId: message.messageId } : {}),
       });

@@ -11,6 +11,7 @@ export function toMessageDto(row: MessagesTable): MessageDto {
     direction: row.direction,
     channel: row.channel,
     body: row.body,
+    bodyFull: row.body_full ?? row.body,
     bodyHtml: row.body_html,
     authorId: row.author_id,
     contactId: row.contact_id,

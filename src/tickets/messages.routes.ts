@@ -8,6 +8,7 @@ import { IdParams, errorResponses } from '../http/schemas.js';
 import { ChannelInput, DirectionInput, Str, UUID } from './inputs.js';
 import { listMessages, toMessageDto } from './messages.repository.js';
 import { createMessage } from './messages.service.js';
+import { messageIdDomain } from '../inbound/email/message-ids.js';
 import { getTicket } from './tickets.repository.js';
 import { MessageSchema } from './tickets.schemas.js';
 
@@ -31,6 +32,7 @@ const CreateMessageBody = Type.Object(
 export function messageRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { db } = deps.database;
   const { clock } = deps;
+  const emailDomain = messageIdDomain(deps.config.publicUrl);
   return async (app) => {
     app.get(
       '/api/tickets/:id/messages',
@@ -56,7 +58,8 @@ export function messageRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       {
         schema: {
           tags: ['messages'],
-          description: 'Raises `message.created`.',
+          description:
+            'Raises `message.created`. An outbound message on the email channel is mailed to the requester after commit, with its own Message-ID; its `deliveryStatus` starts at `queued`.',
           params: IdParams,
           body: CreateMessageBody,
           response: { 201: MessageSchema, ...errorResponses },
@@ -64,11 +67,11 @@ export function messageRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const { organizationId, userId } = authOf(request);
-        const message = await db
-          .transaction()
-          .execute((trx) =>
-            createMessage(trx, clock, organizationId, request.params.id, request.body, userId),
-          );
+        const message = await db.transaction().execute((trx) =>
+          createMessage(trx, clock, organizationId, request.params.id, request.body, userId, {
+            emailDomain,
+          }),
+        );
         return reply.status(201).send(message);
       },
     );

@@ -52,13 +52,20 @@ export const AttachmentSchema = Type.Object({
   size: Nullable(Type.Integer()),
   url: Nullable(Type.String()),
 });
+export type AttachmentDto = Static<typeof AttachmentSchema>;
 
 export const MessageSchema = Type.Object({
   id: Uuid,
   ticketId: Uuid,
   direction: Type.Union([Type.Literal('inbound'), Type.Literal('outbound')]),
   channel: ChannelSchema,
-  body: Type.String(),
+  body: Type.String({
+    description: 'For inbound email, the reply with quoted text and signature removed.',
+  }),
+  bodyFull: Type.String({
+    description:
+      'The whole text as received, quoted replies included; equals `body` when nothing was removed.',
+  }),
   bodyHtml: Nullable(Type.String()),
   authorId: Nullable(Uuid),
   contactId: Nullable(Uuid),

@@ -8,6 +8,8 @@ import type { ColumnTypes } from '../dialect.js';
 import { core } from './0001_core.js';
 import { webhooks } from './0002_webhooks.js';
 import { jobs } from './0003_jobs.js';
+import { email } from './0004_email.js';
+import { channels } from './0005_channels.js';
 import { sla } from './0006_sla.js';
 
 export interface Migration {
@@ -17,4 +19,4 @@ export interface Migration {
   up(db: Kysely<any>, t: ColumnTypes): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, webhooks, jobs, sla];
+export const MIGRATIONS: readonly Migration[] = [core, webhooks, jobs, email, channels, sla];
