@@ -29,6 +29,7 @@ import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
 import { errorResponses } from '../http/schemas.js';
+import { queryTimestamp } from '../http/validation.js';
 import { newId } from '../ids.js';
 import { getSurveyScope, getWebhookInScope, type WebhookScope } from './webhooks.repository.js';
 
@@ -38,7 +39,8 @@ const BASES = [
   { path: '/api/surveys/:surveyId/webhooks/:id', params: { surveyId: Id, id: Id } },
 ] as const;
 
-async function scopeOf(db: Executor, request: FastifyRequest): Promise<WebhookScope> {
+/** The scope of a webhook route: the organization's, or the survey's named by `:surveyId`. */
+export async function scopeOf(db: Executor, request: FastifyRequest): Promise<WebhookScope> {
   const { organizationId } = authOf(request);
   const surveyId = (request.params as { surveyId?: string }).surveyId;
   return surveyId === undefined
@@ -80,14 +82,17 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           const hook = await getWebhookInScope(db, await scopeOf(db, request), webhookId(request));
           const q = request.query;
           const page = pageRequest(q);
+          // Not Date.parse: a leap second passes the schema but parses to NaN (a 500 on PostgreSQL).
+          const since = queryTimestamp('since', q.since || undefined);
+          const until = queryTimestamp('until', q.until || undefined);
           const rows = await listDeliveries(
             db,
             hook.id,
             {
               ...(q.status ? { status: q.status as DeliveryStatus } : {}),
               ...(q.eventType ? { eventType: q.eventType } : {}),
-              ...(q.since ? { since: Date.parse(q.since) } : {}),
-              ...(q.until ? { until: Date.parse(q.until) } : {}),
+              ...(since !== undefined ? { since } : {}),
+              ...(until !== undefined ? { until } : {}),
             },
             page,
           );

@@ -1,0 +1,224 @@
+/**
+ * The Hookdesk API as the console uses it: the API key lives in session
+ * storage (gone when the tab closes) and goes out as a bearer token. Errors
+ * arrive in the contract's `{error: {code, message, details}}` shape.
+ */
+
+const KEY = 'hookdesk.apiKey';
+
+export function apiKey(): string | null {
+  return sessionStorage.getItem(KEY);
+}
+
+export function signIn(key: string): void {
+  sessionStorage.setItem(KEY, key);
+}
+
+/** Drops the key silently (a rejected sign-in). */
+export function forgetKey(): void {
+  sessionStorage.removeItem(KEY);
+}
+
+export function signOut(): void {
+  forgetKey();
+  window.dispatchEvent(new Event(SIGNED_OUT));
+}
+
+/** Fired when the key is dropped, by the user or because the API answered 401. */
+export const SIGNED_OUT = 'hookdesk:signed-out';
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+  in?: string;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: FieldProblem[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { authorization: `Bearer ${apiKey() ?? ''}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'Hookdesk could not be reached. Is the server running?');
+  }
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    /* not JSON: reported below by status */
+  }
+  if (!res.ok) {
+    const e = (json as { error?: { code?: string; message?: string; details?: FieldProblem[] } })
+      ?.error;
+    if (res.status === 401 && apiKey() !== null) signOut();
+    throw new ApiError(
+      res.status,
+      e?.code ?? 'http_error',
+      e?.message ?? `The server answered ${res.status}.`,
+      e?.details ?? [],
+    );
+  }
+  return json as T;
+}
+
+/** Every item of a list, following `nextCursor` (at most `maxPages` pages of 200). */
+export async function all<T>(path: string, maxPages = 25): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < maxPages; i++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Page<T> = await api<Page<T>>(
+      'GET',
+      `${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    out.push(...page.data);
+    cursor = page.nextCursor;
+    if (!cursor) break;
+  }
+  return out;
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// Resources (SPEC §5 and the README).
+
+export interface Webhook {
+  id: string;
+  organizationId: string;
+  surveyId: string | null;
+  name: string;
+  url: string;
+  events: string[];
+  hasSecret: boolean;
+  headers: Record<string, string>;
+  active: boolean;
+  retryPolicy: number[];
+  consecutiveFailures: number;
+  disabledAt: string | null;
+  disabledReason: string | null;
+  lastDeliveryAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Survey {
+  id: string;
+  name: string;
+}
+
+export const DELIVERY_STATUSES = [
+  'pending',
+  'delivering',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+
+export interface Delivery {
+  id: string;
+  webhookId: string;
+  eventId: string;
+  eventType: string;
+  status: (typeof DELIVERY_STATUSES)[number];
+  attemptCount: number;
+  nextAttemptAt: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+export interface Attempt {
+  number: number;
+  startedAt: string;
+  durationMs: number;
+  statusCode: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  responseBodyTruncated: boolean;
+  error: { code: string; message: string } | null;
+}
+
+export interface DeliveryDetail extends Delivery {
+  payload: string;
+  attempts: Attempt[];
+}
+
+export interface EventType {
+  type: string;
+  family: string;
+  description: string;
+}
+
+export interface HookEvent {
+  id: string;
+  type: string;
+  createdAt: string;
+  payload: Record<string, unknown>;
+}
+
+export interface Notification {
+  id: string;
+  type: string;
+  title: string;
+  body: string;
+  data: Record<string, unknown>;
+  readAt: string | null;
+  createdAt: string;
+}
+
+export interface HourCounts {
+  succeeded: number;
+  httpError: number;
+  noResponse: number;
+}
+
+export interface WebhookStats {
+  webhookId: string;
+  hours: number;
+  from: string;
+  to: string;
+  totals: HourCounts & { attempts: number; successRate: number | null };
+  buckets: (HourCounts & { hour: string })[];
+}
+
+export interface Targets {
+  firstResponseMinutes?: number | null;
+  resolutionMinutes?: number | null;
+}
+
+export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
+
+export interface SlaPolicy {
+  warningPercent: number;
+  priorities: Partial<Record<(typeof PRIORITIES)[number], Targets>>;
+}
+
+/** The API path of a webhook, ticket or survey. */
+export function webhookPath(w: Pick<Webhook, 'id' | 'surveyId'>): string {
+  return w.surveyId === null
+    ? `/api/webhooks/${w.id}`
+    : `/api/surveys/${w.surveyId}/webhooks/${w.id}`;
+}

@@ -1,0 +1,427 @@
+/**
+ * Create and edit a webhook with every field of SPEC §5. The browser does not
+ * validate (the form is `noValidate`): the API's own problems are shown under
+ * each field, so the console and the API can never disagree.
+ */
+import { useState } from 'preact/hooks';
+import { ApiError, api, errorText, webhookPath, type FieldProblem, type Webhook } from '../api.js';
+import { Link, navigate } from '../router.js';
+import { useDirectory, type Directory } from '../store.js';
+import { Alert, Field, Loading, PageTitle, problemsOf, setFlash } from '../ui.js';
+import { HookStatus } from './webhooks.js';
+
+const DEFAULT_RETRY = [1, 5, 30, 300, 1800, 7200];
+
+interface Form {
+  kind: 'ticket' | 'survey';
+  surveyId: string;
+  name: string;
+  url: string;
+  events: string[];
+  secret: string;
+  removeSecret: boolean;
+  headers: string;
+  active: boolean;
+  retry: string;
+}
+
+function initial(hook: Webhook | null, dir: Directory): Form {
+  return {
+    kind: hook?.surveyId ? 'survey' : 'ticket',
+    surveyId: hook?.surveyId ?? dir.surveys[0]?.id ?? '',
+    name: hook?.name ?? '',
+    url: hook?.url ?? '',
+    events: hook?.events ?? [],
+    secret: '',
+    removeSecret: false,
+    headers: Object.entries(hook?.headers ?? {})
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\n'),
+    active: hook?.active ?? true,
+    retry: (hook?.retryPolicy ?? DEFAULT_RETRY).join(', '),
+  };
+}
+
+/** `Name: value` lines → an object; a line without a colon is our format's problem, not the API's. */
+function parseHeaders(text: string): { headers: Record<string, string>; problems: FieldProblem[] } {
+  const headers: Record<string, string> = {};
+  const problems: FieldProblem[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      problems.push({ field: 'headers', message: `line ${i + 1} is not “Name: value”` });
+      return;
+    }
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  });
+  return { headers, problems };
+}
+
+/** "1, 5, 30" → [1, 5, 30]; anything not a number goes as typed, for the API to name. */
+function parseRetry(text: string): unknown[] {
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((t) => (/^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t));
+}
+
+/** Words for an SSRF refusal, under the API's own message. */
+function explainUrl(problems: FieldProblem[]) {
+  const text = problems.map((p) => p.message).join(' ');
+  if (/public (addresses|hosts)/.test(text)) {
+    return (
+      <p class="explain" data-testid="ssrf-explanation">
+        Why: Hookdesk sends webhooks from inside your infrastructure, so it refuses private,
+        loopback, link-local (such as the cloud metadata address 169.254.169.254) and other internal
+        addresses and host names. Otherwise anyone who can create a webhook could make Hookdesk call
+        machines behind your firewall (server-side request forgery, SSRF). Use the public HTTPS
+        address of the receiver; an operator can allow specific internal hosts with{' '}
+        <code>HOOKDESK_EGRESS_ALLOW</code>.
+      </p>
+    );
+  }
+  if (/must use https/.test(text)) {
+    return (
+      <p class="explain">
+        Deliveries carry your data and signatures, so only <code>https://</code> URLs are accepted
+        (an operator can allow plain http for development with{' '}
+        <code>HOOKDESK_EGRESS_ALLOW_HTTP</code>).
+      </p>
+    );
+  }
+  return undefined;
+}
+
+export function WebhookFormPage({ id }: { id: string | null }) {
+  const dir = useDirectory();
+  if (!dir.data) return dir.error ? <Alert>{dir.error}</Alert> : <Loading what="the webhook" />;
+  const hook = id === null ? null : (dir.data.webhooks.find((w) => w.id === id) ?? null);
+  if (id !== null && !hook) {
+    return (
+      <>
+        <PageTitle title="Webhook not found" />
+        <p>
+          No webhook {id} in this organization. <Link href="/webhooks">Back to the webhooks</Link>.
+        </p>
+      </>
+    );
+  }
+  return <WebhookForm hook={hook} dir={dir.data} onSaved={dir.reload} />;
+}
+
+function WebhookForm({
+  hook,
+  dir,
+  onSaved,
+}: {
+  hook: Webhook | null;
+  dir: Directory;
+  onSaved: () => void;
+}) {
+  const [form, setForm] = useState(() => initial(hook, dir));
+  const [problems, setProblems] = useState<FieldProblem[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const set = <K extends keyof Form>(key: K, value: Form[K]) =>
+    setForm((f) => ({ ...f, [key]: value }));
+  const family = form.kind === 'ticket' ? 'ticket' : 'survey';
+  const eventTypes = dir.eventTypes.filter((t) => t.family === family);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    const parsed = parseHeaders(form.headers);
+    if (parsed.problems.length > 0) {
+      setProblems(parsed.problems);
+      return;
+    }
+    const body: Record<string, unknown> = {
+      name: form.name,
+      url: form.url,
+      events: form.events,
+      headers: parsed.headers,
+      active: form.active,
+      retryPolicy: parseRetry(form.retry),
+    };
+    if (form.removeSecret) body.secret = null;
+    else if (form.secret !== '') body.secret = form.secret;
+    if (hook) {
+      // Only what changed: re-sending `active: true` would reset a failure count.
+      const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+      if (body.name === hook.name) delete body.name;
+      if (body.url === hook.url) delete body.url;
+      if (same(body.events, hook.events)) delete body.events;
+      if (same(body.headers, hook.headers)) delete body.headers;
+      if (body.active === hook.active) delete body.active;
+      if (same(body.retryPolicy, hook.retryPolicy)) delete body.retryPolicy;
+    } else if (form.kind === 'survey' && form.events.length === 0) {
+      delete body.events; // the API's default: survey.response_completed
+    }
+    setBusy(true);
+    try {
+      if (hook) {
+        if (Object.keys(body).length > 0) await api('PATCH', webhookPath(hook), body);
+      } else {
+        const base =
+          form.kind === 'ticket' ? '/api/webhooks' : `/api/surveys/${form.surveyId}/webhooks`;
+        await api('POST', base, body);
+      }
+      onSaved();
+      setFlash(hook ? `${form.name} was saved.` : `${form.name} was created.`);
+      navigate('/webhooks');
+    } catch (err) {
+      if (err instanceof ApiError && err.details.length > 0) {
+        setProblems(err.details);
+        setError('The webhook was not saved. Fix the fields marked below.');
+      } else {
+        setProblems([]);
+        setError(errorText(err));
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const known = ['name', 'url', 'events', 'secret', 'headers', 'active', 'retryPolicy'];
+  const other = problems.filter((p) => !known.includes(p.field.split(/[.[]/)[0]!));
+  const eventProblems = problemsOf(problems, 'events');
+  return (
+    <>
+      <PageTitle title={hook ? `Edit ${hook.name}` : 'New webhook'} />
+      {hook && (
+        <p>
+          <HookStatus hook={hook} />
+        </p>
+      )}
+      {error && (
+        <Alert>
+          <p>{error}</p>
+          {other.length > 0 && (
+            <ul>
+              {other.map((p) => (
+                <li key={p.field + p.message}>
+                  {p.field}: {p.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </Alert>
+      )}
+      <form class="form" onSubmit={(e) => void submit(e)} noValidate>
+        {!hook && (
+          <fieldset>
+            <legend>Kind</legend>
+            <label class="inline">
+              <input
+                type="radio"
+                name="kind"
+                checked={form.kind === 'ticket'}
+                onChange={() => setForm((f) => ({ ...f, kind: 'ticket', events: [] }))}
+              />{' '}
+              Ticket webhook (organization-wide ticket events)
+            </label>
+            <label class="inline">
+              <input
+                type="radio"
+                name="kind"
+                checked={form.kind === 'survey'}
+                disabled={dir.surveys.length === 0}
+                onChange={() => setForm((f) => ({ ...f, kind: 'survey', events: [] }))}
+              />{' '}
+              Survey webhook (one survey’s completed responses)
+              {dir.surveys.length === 0 && <span class="muted"> — no surveys yet</span>}
+            </label>
+            {form.kind === 'survey' && (
+              <div class="field">
+                <label for="wh-survey">Survey</label>
+                <select
+                  id="wh-survey"
+                  value={form.surveyId}
+                  onChange={(e) => set('surveyId', e.currentTarget.value)}
+                >
+                  {dir.surveys.map((s) => (
+                    <option key={s.id} value={s.id}>
+                      {s.name}
+                    </option>
+                  ))}
+                </select>
+              </div>
+            )}
+          </fieldset>
+        )}
+
+        <Field
+          id="wh-name"
+          label="Name"
+          help="1–200 characters, for you."
+          problems={problemsOf(problems, 'name')}
+        >
+          {(aria) => (
+            <input
+              {...aria}
+              type="text"
+              value={form.name}
+              onInput={(e) => set('name', e.currentTarget.value)}
+            />
+          )}
+        </Field>
+
+        <Field
+          id="wh-url"
+          label="URL"
+          help="The receiver’s https:// address (at most 2,000 characters)."
+          problems={problemsOf(problems, 'url')}
+          explain={explainUrl(problemsOf(problems, 'url'))}
+        >
+          {(aria) => (
+            <input
+              {...aria}
+              type="url"
+              inputMode="url"
+              spellcheck={false}
+              value={form.url}
+              onInput={(e) => set('url', e.currentTarget.value)}
+            />
+          )}
+        </Field>
+
+        <fieldset
+          id="wh-events"
+          class={eventProblems.length > 0 ? 'field-invalid' : undefined}
+          aria-describedby={eventProblems.length > 0 ? 'wh-events-error' : 'wh-events-help'}
+        >
+          <legend>Events</legend>
+          <p class="help" id="wh-events-help">
+            {family === 'ticket'
+              ? 'At least one.'
+              : 'None ticked means the default, survey.response_completed.'}
+          </p>
+          <div class="checks">
+            {eventTypes.map((t) => (
+              <label class="inline" key={t.type} title={t.description}>
+                <input
+                  type="checkbox"
+                  checked={form.events.includes(t.type)}
+                  onChange={(e) =>
+                    set(
+                      'events',
+                      e.currentTarget.checked
+                        ? [...form.events, t.type]
+                        : form.events.filter((x) => x !== t.type),
+                    )
+                  }
+                />{' '}
+                <code>{t.type}</code>
+              </label>
+            ))}
+          </div>
+          {eventProblems.length > 0 && (
+            <div class="field-error" id="wh-events-error">
+              {eventProblems.map((p) => (
+                <p key={p.field + p.message}>
+                  {p.field === 'events' ? '' : `${p.field}: `}
+                  {p.message}
+                </p>
+              ))}
+            </div>
+          )}
+        </fieldset>
+
+        <Field
+          id="wh-secret"
+          label={hook?.hasSecret ? 'New signing secret' : 'Signing secret'}
+          help={
+            hook?.hasSecret
+              ? 'A secret is set (it is never shown). Leave empty to keep it.'
+              : '16–500 characters; optional. Deliveries then carry X-Webhook-Signature.'
+          }
+          problems={problemsOf(problems, 'secret')}
+        >
+          {(aria) => (
+            <input
+              {...aria}
+              type="password"
+              autocomplete="new-password"
+              value={form.secret}
+              disabled={form.removeSecret}
+              onInput={(e) => set('secret', e.currentTarget.value)}
+            />
+          )}
+        </Field>
+        {hook?.hasSecret && (
+          <label class="inline">
+            <input
+              type="checkbox"
+              checked={form.removeSecret}
+              onChange={(e) => set('removeSecret', e.currentTarget.checked)}
+            />{' '}
+            Remove the secret (deliveries are then unsigned)
+          </label>
+        )}
+
+        <Field
+          id="wh-headers"
+          label="Custom headers"
+          help="One “Name: value” per line, at most 20. Hookdesk’s own headers and hop-by-hop ones are refused."
+          problems={problemsOf(problems, 'headers')}
+        >
+          {(aria) => (
+            <textarea
+              {...aria}
+              rows={3}
+              spellcheck={false}
+              value={form.headers}
+              onInput={(e) => set('headers', e.currentTarget.value)}
+            />
+          )}
+        </Field>
+
+        <Field
+          id="wh-retry"
+          label="Retry delays (seconds)"
+          help="Comma-separated, at most 10, each 1–604800. Empty: no retries. Default: 1, 5, 30, 300, 1800, 7200."
+          problems={problemsOf(problems, 'retryPolicy')}
+        >
+          {(aria) => (
+            <input
+              {...aria}
+              type="text"
+              inputMode="numeric"
+              value={form.retry}
+              onInput={(e) => set('retry', e.currentTarget.value)}
+            />
+          )}
+        </Field>
+
+        <div class="field">
+          <label class="inline">
+            <input
+              type="checkbox"
+              checked={form.active}
+              onChange={(e) => set('active', e.currentTarget.checked)}
+            />{' '}
+            Active (receives deliveries)
+          </label>
+          {hook && !hook.active && (
+            <p class="help">Activating it again resets its count of failed attempts.</p>
+          )}
+          {problemsOf(problems, 'active').map((p) => (
+            <p class="field-error" key={p.message}>
+              {p.message}
+            </p>
+          ))}
+        </div>
+
+        <div class="actions">
+          <button type="submit" class="primary" disabled={busy}>
+            {busy ? 'Saving…' : hook ? 'Save changes' : 'Create webhook'}
+          </button>
+          <Link href="/webhooks" class="button">
+            Cancel
+          </Link>
+        </div>
+      </form>
+    </>
+  );
+}
