@@ -86,6 +86,42 @@ forEachDialect(
       expect((await deliveriesOf(h, hook.id))[0]!.status).toBe('succeeded');
     });
 
+    it('keeps a retry on schedule while a hanging endpoint has due deliveries waiting for its slots', async () => {
+      const stuckOrg = await h.createOrg();
+      await createWebhook(h, stuckOrg, {
+        url: receiver.url('/stuck'),
+        events: ['ticket.created'],
+        retryPolicy: [],
+      });
+      const org = await h.createOrg();
+      await createWebhook(h, org, {
+        url: receiver.url('/again'),
+        events: ['ticket.created'],
+        retryPolicy: [1],
+      });
+      let calls = 0;
+      receiver.respond = (r) =>
+        r.path === '/stuck'
+          ? { hang: true }
+          : r.path === '/again'
+            ? { status: ++calls === 1 ? 500 : 200 }
+            : { status: 200 };
+      start({ concurrency: 8, perWebhook: 4 });
+      await idle();
+      const before = receiver.received.length;
+      // 4 requests hang (3 s timeout) and 6 more deliveries are due behind them, unclaimable.
+      await emitTicketEvents(h, stuckOrg.organizationId, 10, 's');
+      await idle();
+      await createTicket(h, org);
+      const again = () => receiver.received.slice(before).filter((r) => r.path === '/again');
+      for (let i = 0; i < 150 && again().length < 2; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const [first, retry] = again();
+      expect(retry, 'the retry did not arrive within 3 s').toBeDefined();
+      // Due 1 s after the first attempt: not at the hung requests' timeout, nor at the 5 s poll.
+      expect(retry!.at - first!.at).toBeLessThan(1_600);
+    });
+
     it('keeps delivering to healthy endpoints while one hangs until its timeout', async () => {
       const org = await h.createOrg();
       const hung = await createWebhook(h, org, {

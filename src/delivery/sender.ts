@@ -58,7 +58,18 @@ export async function sendAttempt(req: OutgoingRequest, opts: SendOptions): Prom
   const now = opts.now ?? Date.now;
   const startedAt = now();
   const started = performance.now();
-  const signal = AbortSignal.timeout(opts.timeoutMs);
+  // One timer per attempt, cleared as soon as the attempt ends: AbortSignal.timeout()
+  // cannot be cleared, so every attempt would leave a timer behind that fires
+  // (and builds a DOMException) `timeoutMs` later.
+  const controller = new AbortController();
+  const { signal } = controller;
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new DOMException(`No complete response within ${opts.timeoutMs} ms.`, 'TimeoutError'),
+      ),
+    opts.timeoutMs,
+  );
   const finish = (partial: Omit<AttemptResult, 'startedAt' | 'durationMs'>): AttemptResult => ({
     ...partial,
     startedAt,
@@ -101,6 +112,8 @@ export async function sendAttempt(req: OutgoingRequest, opts: SendOptions): Prom
       responseBodyTruncated: false,
       error: classifyError(error, signal, opts.timeoutMs),
     });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -3,23 +3,31 @@
  * with bounded concurrency (overall and per webhook), records each outcome,
  * and sleeps until the next due retry or a wake-up. `runOnce()` does one
  * claim-and-attempt pass for tests; `start()`/`stop()` run the loop.
+ *
+ * The loop is a pipeline, so that neither the network nor the database waits
+ * for the other: claims take many deliveries at once and a few ahead of the
+ * free slots; a slot is free again as soon as its answer is in; outcomes are
+ * written in batches (`OutcomeRecorder`), a transaction for many attempts.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { DatabaseHandle } from '../db/dialect.js';
-import type { WebhooksTable } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Metrics } from '../metrics.js';
 import { listenForWakeups, type WakeListener } from './listener.js';
-import { claimDueDeliveries, type ClaimedDelivery } from './queue/claim.js';
+import { claimWithWebhooks, type ClaimedDelivery, type ClaimedWebhook } from './queue/claim.js';
 import { cancelClaimed } from './queue/commands.js';
 import { nextWakeAt, releaseClaims } from './queue/maintenance.js';
-import { recordOutcome, type DisabledWebhook } from './queue/outcome.js';
+import type { DisabledWebhook } from './queue/outcome.js';
+import { OutcomeRecorder } from './recorder.js';
 import { sendAttempt } from './sender.js';
 import { onLocalWake } from './wake.js';
+
+/** Shortest interval between claims that are not draining a backlog (see `loop`). */
+const CLAIM_PACE_MS = 5;
 
 export interface WorkerOptions {
   /** Attempts in flight in this process. (Default: 32, from HOOKDESK_WORKER_CONCURRENCY) */
@@ -49,14 +57,16 @@ export interface WorkerDeps {
   databaseUrl?: string;
 }
 
-type Hook = Pick<WebhooksTable, 'id' | 'url' | 'secret' | 'headers' | 'active'>;
-
 export class DeliveryWorker {
   readonly id = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly perWebhook: number;
   private readonly leaseMs: number;
   private readonly pollIntervalMs: number;
+  /** Every claimed delivery until its outcome is recorded (or it is given up). */
   private readonly inflight = new Map<string, Promise<void>>();
+  /** Requests on the wire: what `concurrency` bounds. */
+  private sending = 0;
+  /** Requests on the wire per webhook: what `perWebhook` bounds. */
   private readonly perHook = new Map<string, number>();
   private running = false;
   private loopDone: Promise<void> | null = null;
@@ -64,19 +74,53 @@ export class DeliveryWorker {
   private woken = false;
   private stopWakeups: (() => void) | null = null;
   private listener: WakeListener | null = null;
+  private readonly recorder: OutcomeRecorder;
+  /** Claimed, not started yet: waiting for a free slot (at most `prefetch` beyond the free slots). */
+  private readonly ready: {
+    delivery: ClaimedDelivery;
+    hook: ClaimedWebhook | undefined;
+    claimedAt: number;
+  }[] = [];
+  private readonly readyPerHook = new Map<string, number>();
+  private readonly prefetch: number;
+  private readonly minClaim: number;
+  private readonly maxReadyMs: number;
+  private lastClaim = { at: 0, full: false };
+  /** When each webhook last answered (any HTTP response), for `capFor`. */
+  private readonly answeredAt = new Map<string, number>();
+  /** The database's answer to "when is the next claimable delivery due", and when it was asked. */
+  private nextDue: { at: number | null; checkedAt: number; key: string } | null = null;
+  /** The earliest retry this worker scheduled that is still in the future. */
+  private localNextDue: number | null = null;
 
   constructor(
     private readonly deps: WorkerDeps,
     private readonly opts: WorkerOptions,
   ) {
+    // An outcome is written within a few milliseconds of its answer, with
+    // others: the slot is already free, so waiting costs no throughput.
+    this.recorder = new OutcomeRecorder(deps.database.db, deps.clock, this.id, {
+      gatherTarget: opts.concurrency,
+      gatherMs: 5,
+    });
     this.perWebhook = opts.perWebhook ?? 4;
     this.leaseMs = opts.leaseMs ?? 2 * opts.timeoutMs + 5_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 5_000;
+    this.prefetch = Math.ceil(opts.concurrency / 2);
+    this.minClaim = Math.max(1, Math.floor((opts.concurrency + this.prefetch) / 4));
+    this.maxReadyMs = Math.min(opts.timeoutMs, 5_000);
   }
 
   /** Claims what is due now, attempts it all, and resolves when every attempt is recorded. */
   async runOnce(): Promise<number> {
-    const started = await this.claimAndLaunch();
+    const started = await this.claim(this.opts.concurrency - this.sending - this.ready.length);
+    this.launch();
+    // Bounded: each pass starts at least one, or gives back what waited too long.
+    for (let i = 0; i <= started && (this.inflight.size > 0 || this.ready.length > 0); i++) {
+      if (this.inflight.size > 0) await Promise.race([...this.inflight.values()]);
+      this.launch();
+      if (this.inflight.size === 0 && this.ready.length > 0) break;
+    }
     await Promise.all([...this.inflight.values()]);
     return started;
   }
@@ -96,8 +140,9 @@ export class DeliveryWorker {
   }
 
   /**
-   * Stops claiming, lets attempts in flight finish for up to `drainMs`, then
-   * gives back whatever is still held so another worker can take it at once.
+   * Stops claiming, gives back at once what was claimed ahead and not started,
+   * lets attempts in flight finish for up to `drainMs`, then gives back
+   * whatever is still held so another worker can take it at once.
    */
   async stop(drainMs = this.opts.timeoutMs + 2_000): Promise<void> {
     if (!this.running) return;
@@ -106,6 +151,7 @@ export class DeliveryWorker {
     this.stopWakeups?.();
     await this.listener?.close();
     await this.loopDone;
+    await this.giveBack(this.ready.splice(0).map((r) => r.delivery.id));
     const drained = await Promise.race([
       Promise.all([...this.inflight.values()]).then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref()),
@@ -136,15 +182,29 @@ export class DeliveryWorker {
       this.woken = false;
       let full = false;
       try {
-        const free = this.opts.concurrency - this.inflight.size;
-        const started = free > 0 ? await this.claimAndLaunch() : 0;
-        full = this.inflight.size >= this.opts.concurrency;
+        // Let every attempt that finished in this turn of the event loop give
+        // back its slot first: one claim for all of them, not one claim each.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.launch();
+        const free = this.room();
+        // Claim in batches: wait until a quarter of the room is free, unless
+        // nothing is left to start (then any free slot is worth a claim).
+        const claimNow = free > 0 && (free >= this.minClaim || this.ready.length === 0);
+        // When claims are finding only what just committed (not a backlog), take
+        // a few milliseconds' worth at a time: one claim per event would cost
+        // more than the deliveries themselves under a steady stream of events.
+        const sinceLast = performance.now() - this.lastClaim.at;
+        if (claimNow && !this.lastClaim.full && sinceLast < CLAIM_PACE_MS)
+          await new Promise((resolve) => setTimeout(resolve, CLAIM_PACE_MS - sinceLast));
+        const claimed = claimNow ? await this.claimPaced(free) : 0;
+        this.launch();
+        full = this.room() <= 0;
         // A full batch means more may be due right now.
-        if (started > 0 && started === free && !full) continue;
+        if (claimed > 0 && claimed === free && !full) continue;
         // Nothing claimable although something is due means every due row belongs to a
         // webhook already at its in-flight bound: wait for a slot, not for the clock.
-        const wait = full ? this.pollIntervalMs : await this.untilNextDue();
-        await this.sleep(started === 0 && wait === 0 ? this.pollIntervalMs : wait);
+        const wait = full || !claimNow ? this.pollIntervalMs : await this.untilNextDue();
+        await this.sleep(claimNow && claimed === 0 && wait === 0 ? this.pollIntervalMs : wait);
       } catch (error) {
         logger.error({ err: error }, 'delivery loop error; retrying shortly');
         await this.sleep(1_000);
@@ -152,10 +212,57 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * How many more deliveries may be claimed now. `concurrency` bounds the
+   * requests on the wire; besides those, up to half as many are claimed ahead
+   * (`ready`), so that a slot that frees starts its next request at once
+   * instead of waiting for a claim. A slot is free as soon as its answer is
+   * in, while its outcome is still being written (in a batch with others);
+   * claimed deliveries not yet recorded are bounded too, by 3 × `concurrency`.
+   */
+  private room(): number {
+    return Math.min(
+      this.opts.concurrency + this.prefetch - this.sending - this.ready.length,
+      3 * this.opts.concurrency - this.ready.length - this.inflight.size,
+    );
+  }
+
+  /**
+   * How long to sleep until something becomes claimable. The database is
+   * asked at most once a second while its answer is still in the future (a
+   * new delivery wakes the loop anyway); retries this worker schedules itself
+   * are known here without asking.
+   */
   private async untilNextDue(): Promise<number> {
-    const next = await nextWakeAt(this.deps.database.db);
-    if (next === null) return this.pollIntervalMs;
-    return Math.min(this.pollIntervalMs, Math.max(0, next - this.deps.clock.now()));
+    const now = this.deps.clock.now();
+    // Webhooks at their bound wake the loop when a request of theirs ends; what
+    // matters here is when anything else becomes due.
+    const saturated = this.saturated(performance.now()).sort();
+    const key = saturated.join(',');
+    const cached = this.nextDue;
+    if (
+      cached === null ||
+      cached.key !== key ||
+      now - cached.checkedAt >= 1_000 ||
+      (cached.at !== null && cached.at <= now)
+    ) {
+      this.nextDue = {
+        at: await nextWakeAt(this.deps.database.db, saturated),
+        checkedAt: now,
+        key,
+      };
+    }
+    if (this.localNextDue !== null && this.localNextDue <= now) this.localNextDue = null;
+    const times = [this.nextDue!.at, this.localNextDue].filter((t): t is number => t !== null);
+    if (times.length === 0) return this.pollIntervalMs;
+    return Math.min(this.pollIntervalMs, Math.max(0, Math.min(...times) - now));
+  }
+
+  /** Notes a retry this worker just scheduled, for `untilNextDue`. */
+  private scheduled(at: number): void {
+    if (this.localNextDue === null || at < this.localNextDue) this.localNextDue = at;
+    // The sleep in progress was computed without it.
+    if (at - this.deps.clock.now() < this.pollIntervalMs) this.signal();
   }
 
   private sleep(ms: number): Promise<void> {
@@ -173,59 +280,152 @@ export class DeliveryWorker {
     });
   }
 
-  private async claimAndLaunch(): Promise<number> {
+  /** A claim, noting when it ran and whether it filled its limit (a backlog is waiting). */
+  private async claimPaced(limit: number): Promise<number> {
+    const at = performance.now();
+    const claimed = await this.claim(limit);
+    // A claim that filled its limit, or took a webhook's whole per-claim share,
+    // found a backlog: the next one is not paced.
+    this.lastClaim = { at, full: claimed >= limit || claimed >= this.perWebhook };
+    return claimed;
+  }
+
+  /** Webhooks this worker holds as many deliveries of as it may (see `capFor`). */
+  private saturated(now: number): string[] {
+    const ids = new Set([...this.perHook.keys(), ...this.readyPerHook.keys()]);
+    return [...ids].filter((id) => this.heldFor(id) >= this.capFor(id, now));
+  }
+
+  /** Requests on the wire plus claimed-ahead deliveries, for one webhook. */
+  private heldFor(webhookId: string): number {
+    return (this.perHook.get(webhookId) ?? 0) + (this.readyPerHook.get(webhookId) ?? 0);
+  }
+
+  /**
+   * How many deliveries of one webhook this worker may hold (on the wire or
+   * claimed ahead). `perWebhook` is always the bound on the wire; a webhook
+   * that answered within the last second may also have as many claimed ahead,
+   * so a busy endpoint gets its next request as soon as one is answered. One
+   * that is not answering (hanging until the timeout) gets none ahead.
+   */
+  private capFor(webhookId: string, now: number): number {
+    const answered = this.answeredAt.get(webhookId);
+    return answered !== undefined && now - answered < 1_000 ? 2 * this.perWebhook : this.perWebhook;
+  }
+
+  /** Claims up to `limit` due deliveries into `ready`; returns how many it kept. */
+  private async claim(limit: number): Promise<number> {
+    if (limit <= 0) return 0;
     const { db } = this.deps.database;
-    const saturated = [...this.perHook.entries()]
-      .filter(([, n]) => n >= this.perWebhook)
-      .map(([id]) => id);
-    const claimed = await claimDueDeliveries(db, {
+    const now = performance.now();
+    for (const [id, at] of this.answeredAt) if (now - at >= 1_000) this.answeredAt.delete(id);
+    const saturated = this.saturated(now);
+    const { deliveries: claimed, webhooks: byId } = await claimWithWebhooks(db, {
       owner: this.id,
       now: this.deps.clock.now(),
       leaseMs: this.leaseMs,
-      limit: this.opts.concurrency - this.inflight.size,
+      limit,
       perWebhook: this.perWebhook,
       excludeWebhookIds: saturated,
     });
     if (claimed.length === 0) return 0;
-    const hookIds = [...new Set(claimed.map((d) => d.webhook_id))];
-    const hooks = await db
-      .selectFrom('webhooks')
-      .select(['id', 'url', 'secret', 'headers', 'active'])
-      .where('id', 'in', hookIds)
-      .execute();
-    const byId = new Map(hooks.map((h) => [h.id, h]));
     // The claim caps each webhook at `perWebhook` rows, not at the room this process
     // has left for it; the excess goes straight back, due as before.
     const excess: string[] = [];
-    let started = 0;
+    let kept = 0;
+    const claimedAt = now;
     for (const delivery of claimed) {
-      const inflightForHook = this.perHook.get(delivery.webhook_id) ?? 0;
-      if (inflightForHook >= this.perWebhook) {
+      if (this.heldFor(delivery.webhook_id) >= this.capFor(delivery.webhook_id, now)) {
         excess.push(delivery.id);
         continue;
       }
-      started += 1;
-      this.perHook.set(delivery.webhook_id, inflightForHook + 1);
-      const task = this.attempt(delivery, byId.get(delivery.webhook_id)).finally(() => {
-        this.inflight.delete(delivery.id);
-        const left = (this.perHook.get(delivery.webhook_id) ?? 1) - 1;
-        if (left > 0) this.perHook.set(delivery.webhook_id, left);
-        else this.perHook.delete(delivery.webhook_id);
-        this.signal();
-      });
-      this.inflight.set(delivery.id, task);
+      kept += 1;
+      this.ready.push({ delivery, hook: byId.get(delivery.webhook_id), claimedAt });
+      this.countReady(delivery.webhook_id, 1);
     }
     if (excess.length > 0) await releaseClaims(db, this.id, excess, this.deps.clock.now());
-    return started;
+    return kept;
   }
 
-  private async attempt(delivery: ClaimedDelivery, hook: Hook | undefined): Promise<void> {
+  private countReady(webhookId: string, delta: number): void {
+    const n = (this.readyPerHook.get(webhookId) ?? 0) + delta;
+    if (n > 0) this.readyPerHook.set(webhookId, n);
+    else this.readyPerHook.delete(webhookId);
+  }
+
+  /**
+   * Starts claimed deliveries, oldest first, while slots are free. One that
+   * waited for a slot longer than `maxReadyMs` (every slot held by slow
+   * endpoints) is given back instead, so that a start never eats into the
+   * margin its lease keeps for the attempt and its recording.
+   */
+  private launch(): void {
+    const stale: string[] = [];
+    const now = performance.now();
+    for (let i = 0; i < this.ready.length && this.sending < this.opts.concurrency;) {
+      const { delivery, hook, claimedAt } = this.ready[i]!;
+      if (now - claimedAt > this.maxReadyMs) {
+        this.ready.splice(i, 1);
+        this.countReady(delivery.webhook_id, -1);
+        stale.push(delivery.id);
+        continue;
+      }
+      if ((this.perHook.get(delivery.webhook_id) ?? 0) >= this.perWebhook) {
+        i += 1;
+        continue;
+      }
+      this.ready.splice(i, 1);
+      this.countReady(delivery.webhook_id, -1);
+      this.begin(delivery, hook);
+    }
+    if (stale.length > 0) void this.giveBack(stale);
+  }
+
+  private async giveBack(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await releaseClaims(this.deps.database.db, this.id, ids, this.deps.clock.now());
+    } catch (error) {
+      // Their leases run out and another pass takes them.
+      this.deps.logger.warn({ err: error }, 'could not give back claimed deliveries');
+    }
+  }
+
+  private begin(delivery: ClaimedDelivery, hook: ClaimedWebhook | undefined): void {
+    this.sending += 1;
+    this.perHook.set(delivery.webhook_id, (this.perHook.get(delivery.webhook_id) ?? 0) + 1);
+    let sent = false;
+    // Gives back the request slot: once the answer is in, or when the task ends.
+    const release = (answered = false) => {
+      if (sent) return;
+      sent = true;
+      if (answered) this.answeredAt.set(delivery.webhook_id, performance.now());
+      this.sending -= 1;
+      const left = (this.perHook.get(delivery.webhook_id) ?? 1) - 1;
+      if (left > 0) this.perHook.set(delivery.webhook_id, left);
+      else this.perHook.delete(delivery.webhook_id);
+      this.signal();
+    };
+    const task = this.attempt(delivery, hook, release).finally(() => {
+      release();
+      this.inflight.delete(delivery.id);
+      this.signal();
+    });
+    this.inflight.set(delivery.id, task);
+  }
+
+  private async attempt(
+    delivery: ClaimedDelivery,
+    hook: ClaimedWebhook | undefined,
+    sent: (answered: boolean) => void,
+  ): Promise<void> {
     const { database, clock, logger, metrics } = this.deps;
-    const log = logger.child({
+    // The same fields as a child logger's bindings, without building one per attempt.
+    const about = {
       deliveryId: delivery.id,
       webhookId: delivery.webhook_id,
       attempt: delivery.attempt_count + 1,
-    });
+    };
     if (!hook) return; // the webhook was deleted; its deliveries went with it
     try {
       if (hook.active !== 1) {
@@ -244,16 +444,18 @@ export class DeliveryWorker {
         },
         { dispatcher: this.deps.dispatcher, timeoutMs: this.opts.timeoutMs },
       );
-      const outcome = await database.db
-        .transaction()
-        .execute((trx) => recordOutcome(trx, clock, delivery, this.id, result));
+      sent(result.statusCode !== null);
+      // Batched with the other attempts finishing now: one transaction for many.
+      const outcome = await this.recorder.record(delivery, result);
       const outcomeLabel = result.success ? 'success' : 'failure';
       metrics?.attempts.inc({ outcome: outcomeLabel, error_code: result.error?.code ?? 'none' });
       metrics?.attemptDuration.observe({ outcome: outcomeLabel }, result.durationMs / 1000);
       if (outcome.recorded && outcome.status !== 'pending')
         metrics?.deliveries.inc({ outcome: outcome.status });
-      log.info(
+      if (outcome.nextAttemptAt !== null) this.scheduled(outcome.nextAttemptAt);
+      logger.info(
         {
+          ...about,
           status: outcome.status,
           statusCode: result.statusCode,
           durationMs: result.durationMs,
@@ -266,7 +468,7 @@ export class DeliveryWorker {
       if (outcome.disabled) await this.notifyByMail(outcome.disabled);
     } catch (error) {
       // The claim stays leased; when the lease runs out another pass retries it.
-      log.error({ err: error }, 'could not record a delivery attempt');
+      logger.error({ ...about, err: error }, 'could not record a delivery attempt');
     }
   }
 

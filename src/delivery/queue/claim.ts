@@ -13,7 +13,7 @@
  */
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/registry.js';
-import type { DeliveriesTable, Executor } from '../../db/schema.js';
+import type { DeliveriesTable, Executor, WebhooksTable } from '../../db/schema.js';
 
 export interface ClaimOptions {
   owner: string;
@@ -44,14 +44,79 @@ export async function claimDueDeliveries(
   o: ClaimOptions,
 ): Promise<ClaimedDelivery[]> {
   if (o.limit <= 0) return [];
-  const window = o.window ?? Math.max(200, o.limit * 4);
+  const { ctes, update } = claimStatement(db, o);
+  const result = await sql<ClaimedDelivery>`with ${ctes} ${update}`.execute(db);
+  return result.rows;
+}
+
+/** What an attempt needs from its webhook, read with the claim. */
+export type ClaimedWebhook = Pick<WebhooksTable, 'id' | 'url' | 'secret' | 'headers' | 'active'>;
+
+export interface Claim {
+  deliveries: ClaimedDelivery[];
+  /** The claimed deliveries' webhooks by id; a webhook deleted meanwhile is missing. */
+  webhooks: Map<string, ClaimedWebhook>;
+}
+
+/**
+ * A claim and the claimed deliveries' webhooks. Where the database is a
+ * server (PostgreSQL: concurrent writers, data-modifying CTEs) this is one
+ * statement, one round trip; on SQLite, the claim and then one read.
+ */
+export async function claimWithWebhooks(db: Executor, o: ClaimOptions): Promise<Claim> {
+  if (o.limit <= 0) return { deliveries: [], webhooks: new Map() };
+  if (!dialectOf(db).capabilities.concurrentWriters) {
+    const deliveries = await claimDueDeliveries(db, o);
+    if (deliveries.length === 0) return { deliveries, webhooks: new Map() };
+    const hooks = await db
+      .selectFrom('webhooks')
+      .select(['id', 'url', 'secret', 'headers', 'active'])
+      .where('id', 'in', [...new Set(deliveries.map((d) => d.webhook_id))])
+      .execute();
+    return { deliveries, webhooks: new Map(hooks.map((h) => [h.id, h])) };
+  }
+  const { ctes, update } = claimStatement(db, o);
+  const result = await sql<
+    ClaimedDelivery & {
+      hook_id: string | null;
+      hook_url: string;
+      hook_secret: string | null;
+      hook_headers: string;
+      hook_active: number;
+    }
+  >`
+    with ${ctes}, claimed as (${update})
+    select claimed.*, w.id as hook_id, w.url as hook_url, w.secret as hook_secret,
+      w.headers as hook_headers, w.active as hook_active
+    from claimed left join webhooks w on w.id = claimed.webhook_id
+  `.execute(db);
+  const deliveries: ClaimedDelivery[] = [];
+  const webhooks = new Map<string, ClaimedWebhook>();
+  for (const r of result.rows) {
+    const { hook_id, hook_url, hook_secret, hook_headers, hook_active, ...delivery } = r;
+    deliveries.push(delivery);
+    if (hook_id !== null) {
+      webhooks.set(hook_id, {
+        id: hook_id,
+        url: hook_url,
+        secret: hook_secret,
+        headers: hook_headers,
+        active: hook_active,
+      });
+    }
+  }
+  return { deliveries, webhooks };
+}
+
+function claimStatement(db: Executor, o: ClaimOptions) {
+  const window = o.window ?? Math.max(64, o.limit * 4);
   const exclude =
     o.excludeWebhookIds.length > 0
       ? sql`and webhook_id not in (${sql.join(o.excludeWebhookIds)})`
       : sql``;
   const lock = dialectOf(db).capabilities.skipLocked ? sql`for update skip locked` : sql``;
-  const result = await sql<ClaimedDelivery>`
-    with due as (
+  const ctes = sql`
+    due as (
       select id, webhook_id, next_attempt_at from (
         select id, webhook_id, next_attempt_at from deliveries
         where status = 'pending' and next_attempt_at <= ${o.now} ${exclude}
@@ -71,7 +136,8 @@ export async function claimDueDeliveries(
     ),
     picked as (
       select id from ranked where rn <= ${o.perWebhook} order by next_attempt_at, id limit ${o.limit}
-    )
+    )`;
+  const update = sql`
     update deliveries
     set status = 'delivering', lease_owner = ${o.owner}, lease_until = ${o.now + o.leaseMs}, updated_at = ${o.now}
     where id in (
@@ -80,7 +146,6 @@ export async function claimDueDeliveries(
         and ((status = 'pending' and next_attempt_at <= ${o.now}) or (status = 'delivering' and lease_until <= ${o.now}))
       ${lock}
     )
-    returning id, organization_id, webhook_id, event_id, event_type, payload, attempt_count, attempts_allowed, is_test
-  `.execute(db);
-  return result.rows;
+    returning id, organization_id, webhook_id, event_id, event_type, payload, attempt_count, attempts_allowed, is_test`;
+  return { ctes, update };
 }

@@ -19,12 +19,21 @@ export async function releaseClaims(
   return Number(result.numUpdatedRows);
 }
 
-/** The earliest time any delivery becomes claimable: a due retry or a lease running out. */
-export async function nextWakeAt(db: Executor): Promise<number | null> {
+/**
+ * The earliest time any delivery becomes claimable: a due retry or a lease
+ * running out. Pending deliveries of `excludeWebhookIds` (webhooks the caller
+ * cannot take more of right now) are left out: their being due must not hide
+ * when the next other one is.
+ */
+export async function nextWakeAt(
+  db: Executor,
+  excludeWebhookIds: readonly string[] = [],
+): Promise<number | null> {
   const pending = await db
     .selectFrom('deliveries')
     .select('next_attempt_at')
     .where('status', '=', 'pending')
+    .$if(excludeWebhookIds.length > 0, (q) => q.where('webhook_id', 'not in', excludeWebhookIds))
     .orderBy('next_attempt_at')
     .limit(1)
     .executeTakeFirst();

@@ -4,9 +4,14 @@
  * retry scheduled from the webhook's policy, failed, or cancelled), the
  * webhook's consecutive-failure count, and — at the threshold — disabling the
  * webhook, cancelling its pending deliveries and notifying its admins once.
+ *
+ * `recordOutcomes` records many attempts in one transaction (the worker's
+ * batches), with the same result as `recordOutcome` on each in turn.
  */
+import { sql, type Kysely } from 'kysely';
 import type { Clock } from '../../clock.js';
-import type { DeliveryStatus, Executor } from '../../db/schema.js';
+import { dialectOf } from '../../db/registry.js';
+import type { Database, DeliveryAttemptsTable, DeliveryStatus, Executor } from '../../db/schema.js';
 import { newId } from '../../ids.js';
 import { notifyAdmins } from '../../notifications/notifications.js';
 import type { AttemptResult } from '../sender.js';
@@ -69,19 +74,7 @@ export async function recordOutcome(
   const number = current.attempt_count + 1;
   await trx
     .insertInto('delivery_attempts')
-    .values({
-      id: newId(),
-      delivery_id: delivery.id,
-      number,
-      started_at: attempt.startedAt,
-      duration_ms: attempt.durationMs,
-      status_code: attempt.statusCode,
-      response_headers: attempt.responseHeaders ? JSON.stringify(attempt.responseHeaders) : null,
-      response_body: attempt.responseBody,
-      response_body_truncated: attempt.responseBodyTruncated ? 1 : 0,
-      error_code: attempt.error?.code ?? null,
-      error_message: attempt.error?.message ?? null,
-    })
+    .values(attemptRow(delivery.id, number, attempt))
     .execute();
 
   const policy = JSON.parse(webhook.retry_policy) as number[];
@@ -138,6 +131,265 @@ export async function recordOutcome(
     }
   }
   return { recorded: true, status, attemptNumber: number, nextAttemptAt, disabled };
+}
+
+function attemptRow(
+  deliveryId: string,
+  number: number,
+  attempt: AttemptResult,
+): DeliveryAttemptsTable {
+  return {
+    id: newId(),
+    delivery_id: deliveryId,
+    number,
+    started_at: attempt.startedAt,
+    duration_ms: attempt.durationMs,
+    status_code: attempt.statusCode,
+    response_headers: attempt.responseHeaders ? JSON.stringify(attempt.responseHeaders) : null,
+    response_body: attempt.responseBody,
+    response_body_truncated: attempt.responseBodyTruncated ? 1 : 0,
+    error_code: attempt.error?.code ?? null,
+    error_message: attempt.error?.message ?? null,
+  };
+}
+
+export interface AttemptToRecord {
+  delivery: ClaimedDelivery;
+  attempt: AttemptResult;
+}
+
+/** Most attempts one batch takes (bounds statement size). */
+export const MAX_OUTCOME_BATCH = 256;
+
+/**
+ * Where writers are concurrent the database is a server (PostgreSQL), so
+ * every statement is a network round trip, and it has data-modifying CTEs:
+ * the common case is then written in one statement. SQLite runs in-process
+ * (a statement costs no round trip) and has no data-modifying CTEs.
+ */
+const oneStatement = (db: Executor) => dialectOf(db).capabilities.concurrentWriters;
+
+/** Successes of webhooks with no failure in the batch (`fast`) and everything else (`slow`). */
+function partition(items: readonly AttemptToRecord[]): { fast: number[]; slow: number[] } {
+  const failing = new Set(
+    items.filter((i) => !i.attempt.success).map((i) => i.delivery.webhook_id),
+  );
+  const fast: number[] = [];
+  const slow: number[] = [];
+  items.forEach((item, index) => (failing.has(item.delivery.webhook_id) ? slow : fast).push(index));
+  return { fast, slow };
+}
+
+/**
+ * Records a batch of attempts atomically and durably; the outcomes come back
+ * in the order given. On PostgreSQL a batch of successes only is one
+ * statement (one round trip, no BEGIN/COMMIT); anything else is one
+ * transaction (`recordOutcomes`).
+ */
+export async function recordOutcomeBatch(
+  db: Kysely<Database>,
+  clock: Clock,
+  owner: string,
+  items: readonly AttemptToRecord[],
+): Promise<Outcome[]> {
+  if (partition(items).slow.length === 0 && oneStatement(db)) {
+    return recordOutcomes(db, clock, owner, items);
+  }
+  return db.transaction().execute((trx) => recordOutcomes(trx, clock, owner, items));
+}
+
+/**
+ * Records many attempts; call it in a transaction (unless they are all
+ * successes of webhooks with no failure in the batch, on PostgreSQL: one
+ * statement). The outcomes come back in the order given, and are the ones
+ * `recordOutcome` would give on each item in that order:
+ *
+ * - Successes of webhooks with no failure in the batch (the common case):
+ *   every delivery this worker still holds becomes `succeeded`, their
+ *   attempts are written, and those webhooks' failure streaks reset — three
+ *   statements in all on SQLite, one on PostgreSQL. A success needs nothing
+ *   from the webhook row (it succeeds even if the webhook was disabled meanwhile).
+ * - A webhook with any failure in the batch has its items recorded one by one
+ *   by `recordOutcome`, in order: the streak, disabling and notifying stay
+ *   exactly as they are for single attempts.
+ *
+ * Where writers are concurrent (PostgreSQL), webhook rows are always locked in
+ * id order before any other webhook lock is taken, so batches of different
+ * workers never deadlock.
+ */
+export async function recordOutcomes(
+  db: Executor,
+  clock: Clock,
+  owner: string,
+  items: readonly AttemptToRecord[],
+): Promise<Outcome[]> {
+  if (items.length > MAX_OUTCOME_BATCH)
+    throw new RangeError(`at most ${MAX_OUTCOME_BATCH} outcomes per batch`);
+  const outcomes = new Array<Outcome>(items.length);
+  const { fast, slow } = partition(items);
+
+  if (slow.length > 0 && dialectOf(db).capabilities.concurrentWriters) {
+    const webhookIds = [...new Set(items.map((i) => i.delivery.webhook_id))].sort();
+    if (webhookIds.length > 1) {
+      await db
+        .selectFrom('webhooks')
+        .select('id')
+        .where('id', 'in', webhookIds)
+        .orderBy('id')
+        .forUpdate()
+        .execute();
+    }
+  }
+
+  if (fast.length > 0) {
+    const now = clock.now();
+    const recorded = oneStatement(db)
+      ? await recordSuccessesInOneStatement(db, now, owner, items, fast)
+      : await recordSuccesses(db, now, owner, items, fast);
+    const lost: number[] = [];
+    for (const i of fast) {
+      const number = recorded.get(items[i]!.delivery.id);
+      if (number === undefined) lost.push(i);
+      else
+        outcomes[i] = {
+          recorded: true,
+          status: 'succeeded',
+          attemptNumber: number,
+          nextAttemptAt: null,
+          disabled: null,
+        };
+    }
+    if (lost.length > 0) {
+      // No longer this worker's (lease expired and taken, or cancelled): nothing was written.
+      const current = await db
+        .selectFrom('deliveries')
+        .select(['id', 'status'])
+        .where(
+          'id',
+          'in',
+          lost.map((i) => items[i]!.delivery.id),
+        )
+        .execute();
+      const status = new Map(current.map((r) => [r.id, r.status]));
+      for (const i of lost) {
+        outcomes[i] = {
+          recorded: false,
+          status: status.get(items[i]!.delivery.id) ?? 'cancelled',
+          attemptNumber: 0,
+          nextAttemptAt: null,
+          disabled: null,
+        };
+      }
+    }
+  }
+
+  for (const i of slow) {
+    const { delivery, attempt } = items[i]!;
+    outcomes[i] = await recordOutcome(db, clock, delivery, owner, attempt);
+  }
+  return outcomes;
+}
+
+/** The fast path in three statements; returns the attempt number of each delivery recorded. */
+async function recordSuccesses(
+  trx: Executor,
+  now: number,
+  owner: string,
+  items: readonly AttemptToRecord[],
+  fast: readonly number[],
+): Promise<Map<string, number>> {
+  const updated = await trx
+    .updateTable('deliveries')
+    .set((eb) => ({
+      status: 'succeeded',
+      attempt_count: eb('attempt_count', '+', 1),
+      next_attempt_at: null,
+      lease_owner: null,
+      lease_until: null,
+      completed_at: now,
+      updated_at: now,
+    }))
+    .where(
+      'id',
+      'in',
+      fast.map((i) => items[i]!.delivery.id),
+    )
+    .where('status', '=', 'delivering')
+    .where('lease_owner', '=', owner)
+    .returning(['id', 'attempt_count'])
+    .execute();
+  const numbers = new Map(updated.map((r) => [r.id, r.attempt_count]));
+  const rows: DeliveryAttemptsTable[] = [];
+  const hooks = new Set<string>();
+  for (const i of fast) {
+    const { delivery, attempt } = items[i]!;
+    const number = numbers.get(delivery.id);
+    if (number === undefined) continue;
+    rows.push(attemptRow(delivery.id, number, attempt));
+    // Test deliveries never count toward the failure streak (SPEC §5).
+    if (delivery.is_test !== 1) hooks.add(delivery.webhook_id);
+  }
+  if (rows.length > 0) await trx.insertInto('delivery_attempts').values(rows).execute();
+  if (hooks.size > 0) {
+    await trx
+      .updateTable('webhooks')
+      .set({ consecutive_failures: 0, last_delivery_at: now })
+      .where('id', 'in', [...hooks])
+      .execute();
+  }
+  return numbers;
+}
+
+/**
+ * The fast path as one PostgreSQL statement: the deliveries' UPDATE …
+ * RETURNING feeds the attempts' INSERT and the webhooks' UPDATE (which locks
+ * its rows in id order). Values travel as one array per column.
+ */
+async function recordSuccessesInOneStatement(
+  db: Executor,
+  now: number,
+  owner: string,
+  items: readonly AttemptToRecord[],
+  fast: readonly number[],
+): Promise<Map<string, number>> {
+  const rows = fast.map((i) => attemptRow(items[i]!.delivery.id, 0, items[i]!.attempt));
+  const col = <K extends keyof DeliveryAttemptsTable>(k: K) => rows.map((r) => r[k]);
+  const result = await sql<{ id: string; attempt_count: number }>`
+    with updated as (
+      update deliveries
+      set status = 'succeeded', attempt_count = attempt_count + 1, next_attempt_at = null,
+        lease_owner = null, lease_until = null, completed_at = ${now}, updated_at = ${now}
+      where id = any(${col('delivery_id')}::text[])
+        and status = 'delivering' and lease_owner = ${owner}
+      returning id, attempt_count, webhook_id, is_test
+    ),
+    attempts as (
+      insert into delivery_attempts (id, delivery_id, number, started_at, duration_ms, status_code,
+        response_headers, response_body, response_body_truncated, error_code, error_message)
+      select a.id, a.delivery_id, u.attempt_count, a.started_at, a.duration_ms, a.status_code,
+        a.response_headers, a.response_body, a.response_body_truncated, a.error_code, a.error_message
+      from unnest(
+        ${col('id')}::text[], ${col('delivery_id')}::text[], ${col('started_at')}::bigint[],
+        ${col('duration_ms')}::integer[], ${col('status_code')}::integer[],
+        ${col('response_headers')}::text[], ${col('response_body')}::text[],
+        ${col('response_body_truncated')}::integer[], ${col('error_code')}::text[],
+        ${col('error_message')}::text[]
+      ) as a(id, delivery_id, started_at, duration_ms, status_code, response_headers,
+        response_body, response_body_truncated, error_code, error_message)
+      join updated u on u.id = a.delivery_id
+    ),
+    streaks as (
+      update webhooks set consecutive_failures = 0, last_delivery_at = ${now}
+      where id in (
+        select id from webhooks
+        where id in (select webhook_id from updated where is_test <> 1)
+        order by id
+        for update
+      )
+    )
+    select id, attempt_count from updated
+  `.execute(db);
+  return new Map(result.rows.map((r) => [r.id, Number(r.attempt_count)]));
 }
 
 async function disableWebhook(

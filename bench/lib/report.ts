@@ -1,0 +1,145 @@
+/** The results table (stdout) and the record appended to bench/RESULTS.md. */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DialectResult } from '../run.js';
+import { ROOT } from './hookdesk.js';
+import type { Machine } from './machine.js';
+import type { BenchConfig } from './phases.js';
+import { fmt } from './stats.js';
+
+const TARGET_RATIO = { sqlite: 0.7, postgres: 0.5 } as const;
+
+function verdict(ok: boolean | null): string {
+  return ok === null ? '' : ok ? 'met' : '**missed**';
+}
+
+function ms(n: number): string {
+  return `${fmt(n)} ms`;
+}
+
+export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): string {
+  const db = r.dialect === 'sqlite' ? `SQLite ${m.sqlite}` : `PostgreSQL ${m.postgres ?? '?'}`;
+  const rows: [string, string, string, string][] = [];
+  const { raw, drain, serve, memory } = r;
+  rows.push([
+    '1. Raw ceiling',
+    raw
+      ? `${fmt(raw.perSecond)} req/s (undici keep-alive, ${raw.concurrency} concurrent, ${fmt(raw.ok)} signed POSTs, ${raw.failed} failed; CPU per request: client ${fmt((1000 * raw.cpuMs) / raw.ok)} µs, receiver ${fmt((1000 * raw.receiverCpuMs) / raw.ok)} µs)`
+      : 'not run',
+    'reference',
+    '',
+  ]);
+  const ratio = raw && drain ? drain.perSecond / raw.perSecond : NaN;
+  rows.push([
+    '2. Drain throughput',
+    drain
+      ? `${fmt(drain.perSecond)} deliveries/s (${fmt(drain.succeeded)} of ${fmt(drain.backlog)} over ${drain.webhooks} webhooks in ${fmt(drain.seconds, 1)} s; ${fmt(drain.attempts)} attempts recorded; ${drain.duplicates} duplicates; ${drain.connections} TLS connections; CPU per delivery: worker ${fmt((1000 * drain.workerCpuMs) / drain.succeeded)} µs, receiver ${fmt((1000 * drain.receiverCpuMs) / drain.succeeded)} µs${r.dialect === 'postgres' ? `, PostgreSQL backends ${fmt((1000 * drain.dbCpuMs) / drain.succeeded)} µs` : ''}; worker peak RSS ${fmt(drain.peakRssMb)} MB) — **ratio ${fmt(ratio, 2)}**`
+      : 'not run',
+    `ratio ≥ ${TARGET_RATIO[r.dialect]}`,
+    verdict(
+      Number.isFinite(ratio)
+        ? ratio >= TARGET_RATIO[r.dialect] && drain!.succeeded === drain!.backlog
+        : null,
+    ),
+  ]);
+  const lat = serve?.latency;
+  rows.push([
+    '3. Latency, commit → arrival',
+    lat
+      ? `p50 ${ms(lat.p50)}, p95 ${ms(lat.p95)}, p99 ${ms(lat.p99)} (max ${ms(lat.max)}; ${fmt(lat.count)} events at ${lat.rate}/s, ${lat.missing} missing; sent ${fmt(lat.load.sent)}, ${lat.load.failed} API errors, ${lat.load.skipped} skipped, API p99 ${ms(lat.load.apiP99)})`
+      : 'not run',
+    'p99 ≤ 50 ms',
+    verdict(lat ? lat.p99 <= 50 && lat.missing === 0 : null),
+  ]);
+  const retry = serve?.retry;
+  rows.push([
+    '4. Retry accuracy, abs(actual − scheduled)',
+    retry
+      ? `p99 ${ms(retry.p99)} (p50 ${ms(retry.p50)}, max ${ms(retry.max)}; ${retry.samples} retries)`
+      : 'not run',
+    'p99 ≤ 250 ms',
+    verdict(retry ? retry.samples > 0 && retry.p99 <= 250 : null),
+  ]);
+  const iso = serve?.isolation;
+  rows.push([
+    '5. Isolation, 1 of 10 endpoints hanging',
+    iso
+      ? `p99 ${ms(iso.p99)} for the other 9 (p50 ${ms(iso.p50)}, max ${ms(iso.max)}; ${fmt(iso.count)} deliveries, ${iso.missing} missing; ${iso.hung} requests hung)`
+      : 'not run',
+    'p99 ≤ 100 ms',
+    verdict(iso ? iso.p99 <= 100 && iso.missing === 0 : null),
+  ]);
+  rows.push([
+    '6. Backlog memory',
+    memory
+      ? `peak RSS ${fmt(memory.peakRssMb)} MB with ${fmt(memory.backlog)} pending${memory.full ? '' : ` (smaller than 1,000,000: BENCH_FULL=1 for the full figure)`}; RSS at start ${fmt(memory.startRssMb)} MB; ${memory.drained ? `drained in ${fmt(memory.drainSeconds)} s (${fmt(memory.backlog / memory.drainSeconds)}/s)` : `NOT drained: ${fmt(memory.delivered)} delivered in ${fmt(memory.drainSeconds)} s`}`
+      : 'not run',
+    '≤ 300 MB, drains',
+    verdict(memory ? memory.peakRssMb <= 300 && memory.drained : null),
+  ]);
+  const a = serve?.api;
+  rows.push([
+    '7. API, POST /api/tickets (5 webhooks)',
+    a
+      ? `${fmt(a.requestsPerSecond)} req/s, p99 ${ms(a.p99)} (p50 ${ms(a.p50)}; ${fmt(a.total)} requests, ${a.connections} connections, ${a.seconds} s; ${a.errors} errors, ${a.timeouts} timeouts, ${a.non2xx} non-2xx${
+          a.non2xx > 0
+            ? `: ${Object.entries(a.statusCodes)
+                .map(([c, n]) => `${n}× ${c}`)
+                .join(', ')}`
+            : ''
+        })`
+      : 'not run',
+    'no errors',
+    verdict(a ? a.errors + a.timeouts + a.non2xx === 0 : null),
+  ]);
+  return [
+    `### ${db} — ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}`,
+    '',
+    `Load average before/after: ${r.loadBefore} / ${r.loadAfter}; this dialect took ${fmt(r.seconds)} s. Worker concurrency ${c.concurrency}, attempt timeout ${c.timeoutMs} ms.`,
+    '',
+    '| Figure | Measured | Target | |',
+    '|---|---|---|---|',
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+function commandLine(): string {
+  const env = Object.entries(process.env)
+    .filter(([k]) => k.startsWith('BENCH_') || k === 'DATABASE_URL')
+    .map(([k, v]) => `${k}=${(v ?? '').replace(/\/\/([^:@/]*):[^@]*@/, '//$1:***@')}`)
+    .sort();
+  const quote = (a: string) => (/^[\w./:=@,+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  return [...env.map(quote), 'npm run bench --', ...process.argv.slice(2).map(quote)].join(' ');
+}
+
+function commit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export function appendResults(
+  results: DialectResult[],
+  c: BenchConfig,
+  m: Machine,
+  label: string,
+): string {
+  const file = join(ROOT, 'bench/RESULTS.md');
+  if (!existsSync(file))
+    writeFileSync(file, '# Benchmark results\n\nAppended by `npm run bench -- --record`.\n');
+  const head = [
+    '',
+    `## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${label ? ` — ${label}` : ''}`,
+    '',
+    `- Command: \`${commandLine()}\``,
+    `- Commit: ${commit()} (plus any uncommitted changes in the working tree)`,
+    `- Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GB RAM, ${m.os}, Node ${m.node}, SQLite ${m.sqlite}${m.postgres ? `, PostgreSQL ${m.postgres}` : ''}`,
+    `- Sizes: backlog ${c.backlog} over ${c.webhooks} webhooks, ${c.seconds} s per load phase, ${c.rate} events/s, memory backlog ${c.memoryBacklog}`,
+    '',
+  ];
+  appendFileSync(file, [...head, ...results.map((r) => renderTable(r, c, m) + '\n')].join('\n'));
+  return file;
+}
