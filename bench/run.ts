@@ -199,7 +199,7 @@ async function main(): Promise<void> {
   }
   for (const r of results) process.stdout.write(`\n${renderTable(r, config, machine)}\n`);
   if (record) {
-    const file = appendResults(results, config, machine, label);
+    const file = await appendResults(results, config, machine, label);
     log(`\nappended to ${file}`);
   }
 }

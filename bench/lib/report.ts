@@ -1,6 +1,6 @@
 /** The results table (stdout) and the record appended to bench/RESULTS.md. */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DialectResult } from '../run.js';
 import { ROOT } from './hookdesk.js';
@@ -121,12 +121,12 @@ function commit(): string {
   }
 }
 
-export function appendResults(
+export async function appendResults(
   results: DialectResult[],
   c: BenchConfig,
   m: Machine,
   label: string,
-): string {
+): Promise<string> {
   const file = join(ROOT, 'bench/RESULTS.md');
   if (!existsSync(file))
     writeFileSync(file, '# Benchmark results\n\nAppended by `npm run bench -- --record`.\n');
@@ -141,5 +141,12 @@ export function appendResults(
     '',
   ];
   appendFileSync(file, [...head, ...results.map((r) => renderTable(r, c, m) + '\n')].join('\n'));
+  // Keep the file as `npm run lint` (prettier --check) wants it.
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(
+    file,
+    await prettier.format(readFileSync(file, 'utf8'), { ...options, filepath: file }),
+  );
   return file;
 }
