@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { JobRunner, type JobHandler } from '../src/jobs/runner.js';
 import { cancelJobsByKeyPrefix, enqueueJob, jobBackoffMs } from '../src/jobs/queue.js';
+import { pruneOnce } from '../src/delivery/retention.js';
 import { forEachDialect, type Harness } from './support/harness.js';
 
 function runner(h: Harness, handlers: Record<string, JobHandler>, leaseMs = 60_000): JobRunner {
@@ -151,5 +152,30 @@ forEachDialect('jobs', (h) => {
     await a.runOnce();
     expect(runs).toBe(11);
     expect((await jobsOf(org.organizationId)).every((j) => j.status === 'succeeded')).toBe(true);
+  });
+
+  it('retention prunes finished jobs past the period and keeps pending and recent ones', async () => {
+    const org = await h.createOrg();
+    const r = runner(h, { done: async () => {} });
+    await enqueue(org.organizationId, 'done', { old: true });
+    await r.runOnce();
+    await enqueue(
+      org.organizationId,
+      'done',
+      { later: true },
+      { runAt: h.clock.now() + 40 * 86_400_000 },
+    );
+    h.clock.advance(29 * 86_400_000);
+    await enqueue(org.organizationId, 'done', { recent: true });
+    await r.runOnce();
+    await pruneOnce(h.db, h.clock, 30);
+    expect(await jobsOf(org.organizationId)).toHaveLength(3);
+    h.clock.advance(2 * 86_400_000);
+    await pruneOnce(h.db, h.clock, 30);
+    const left = await jobsOf(org.organizationId);
+    expect(left.map((j) => [JSON.parse(j.payload), j.status])).toEqual([
+      [{ later: true }, 'pending'],
+      [{ recent: true }, 'succeeded'],
+    ]);
   });
 });

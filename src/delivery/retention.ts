@@ -1,11 +1,13 @@
 /**
  * Retention (SPEC §10): finished deliveries older than HOOKDESK_RETENTION_DAYS
- * are deleted with their attempts, in small batches so a large backlog never
- * holds the write lock for long.
+ * are deleted with their attempts, and finished jobs (sent ticket email, fired
+ * SLA timers) likewise, in small batches so a large backlog never holds the
+ * write lock for long.
  */
 import type { Clock } from '../clock.js';
 import type { Executor } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import { pruneFinishedJobs } from '../jobs/queue.js';
 import { pruneFinished } from './queue/maintenance.js';
 
 const DAY_MS = 86_400_000;
@@ -20,10 +22,12 @@ export async function pruneOnce(
 ): Promise<number> {
   const before = clock.now() - retentionDays * DAY_MS;
   let total = 0;
-  for (let i = 0; i < MAX_BATCHES_PER_PASS; i++) {
-    const n = await pruneFinished(db, before, BATCH);
-    total += n;
-    if (n < BATCH) break;
+  for (const prune of [pruneFinished, pruneFinishedJobs]) {
+    for (let i = 0; i < MAX_BATCHES_PER_PASS; i++) {
+      const n = await prune(db, before, BATCH);
+      total += n;
+      if (n < BATCH) break;
+    }
   }
   return total;
 }
