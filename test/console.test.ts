@@ -28,6 +28,8 @@ const CI = process.env.CI === 'true' || process.env.CI === '1';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const KEY = 'hdk_console_test_key_0123456789abcdef';
 const SECRET = 'whsec_console_test_0123456789';
+const TWILIO_SID = `AC${'0123456789abcdef'.repeat(2)}`;
+const TWILIO_TOKEN = 'twilio_console_test_auth_token_42';
 
 if (!HAVE_CHROMIUM && !CI) {
   process.stdout.write(
@@ -55,7 +57,15 @@ beforeAll(async () => {
 
 forEachDialect('console pages', (h) => {
   it('serves the page at / and at every console route, with a strict CSP', async () => {
-    for (const url of ['/', '/webhooks', '/webhooks/x/edit', '/deliveries/a/b', '/sla']) {
+    for (const url of [
+      '/',
+      '/webhooks',
+      '/webhooks/x/edit',
+      '/deliveries/a/b',
+      '/sla',
+      '/channels',
+      '/channels/x/edit',
+    ]) {
       const res = await h.request({ method: 'GET', url });
       expect(res.statusCode, url).toBe(200);
       expect(res.headers['content-type'], url).toContain('text/html');
@@ -421,6 +431,116 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
     await page.getByText('Saved.').waitFor();
     expect((await api('GET', '/api/sla-policy')).priorities.urgent.firstResponseMinutes).toBe(30);
     await shot('sla');
+  });
+
+  it('connects a provider channel, lists its callback URLs, edits and deletes it', async () => {
+    const port = new URL(base).port;
+    await nav('Channels').click();
+    await page.getByRole('heading', { name: 'Channels', level: 1 }).waitFor();
+    await page.getByText('No channels yet').waitFor();
+    await page.getByRole('link', { name: 'New channel' }).click();
+    await page.getByRole('heading', { name: 'New channel' }).waitFor();
+    await page.getByLabel('Provider').selectOption('twilio_sms');
+    await page.getByLabel('Name', { exact: true }).fill('Support SMS');
+    await page.getByLabel('Account SID').fill('SK123');
+    await page.getByLabel('Auth token').fill(TWILIO_TOKEN);
+    await page.getByLabel('Phone number', { exact: true }).fill('+1 415 555 0100');
+    await page.getByRole('button', { name: 'Create channel' }).click();
+    // The API's own message under its field; nothing was created.
+    await page.getByText('must be AC followed by 32 hex digits').waitFor();
+    expect(await page.getByLabel('Account SID').getAttribute('aria-invalid')).toBe('true');
+    expect((await api('GET', '/api/channels')).data).toEqual([]);
+    await shot('channel-form-invalid');
+
+    await page.getByLabel('Account SID').fill(TWILIO_SID);
+    await page.getByRole('button', { name: 'Create channel' }).click();
+    await page.getByText('Support SMS was created.').waitFor();
+    const [channel] = (await api('GET', '/api/channels')).data;
+    expect(channel).toMatchObject({
+      type: 'twilio_sms',
+      name: 'Support SMS',
+      config: { accountSid: TWILIO_SID, phoneNumber: '+14155550100' },
+    });
+    // HOOKDESK_PUBLIC_URL (default http://localhost:PORT) + /api/rpc/channels/{routeKey}/twilio/{kind}.
+    const routeKey =
+      /^http:\/\/localhost:\d+\/api\/rpc\/channels\/([\w-]{24})\/twilio\/inbound$/.exec(
+        channel.callbackUrls.inbound,
+      )?.[1];
+    expect(channel.callbackUrls).toEqual({
+      inbound: `http://localhost:${port}/api/rpc/channels/${routeKey}/twilio/inbound`,
+      status: `http://localhost:${port}/api/rpc/channels/${routeKey}/twilio/status`,
+    });
+    const listed = row('Support SMS');
+    expect(await listed.getByTestId('callback-inbound').innerText()).toBe(
+      channel.callbackUrls.inbound,
+    );
+    expect(await listed.getByTestId('callback-status').innerText()).toBe(
+      channel.callbackUrls.status,
+    );
+    await listed.getByText('Auth token: stored, encrypted').waitFor();
+    await page.getByText('which providers cannot reach').waitFor();
+    expect(await page.content()).not.toContain(TWILIO_TOKEN);
+    // The listed URL is live: an unsigned request is refused, not unknown.
+    const inboundPath = new URL(channel.callbackUrls.inbound).pathname;
+    const unsigned = await fetch(`${base}${inboundPath}`, { method: 'POST' });
+    await unsigned.text();
+    expect([401, 403]).toContain(unsigned.status);
+    await shot('channels');
+
+    // Postmark's generated credentials ride in the URLs shown once, after creation.
+    await page.getByRole('link', { name: 'New channel' }).click();
+    await page.getByLabel('Provider').selectOption('postmark');
+    await page.getByLabel('Name', { exact: true }).fill('Mail in');
+    await page.getByRole('button', { name: 'Create channel' }).click();
+    const once = page.getByRole('region', { name: 'Callback URLs of Mail in' });
+    await once.getByText('shown only now').waitFor();
+    const revealed = await once.getByTestId('callback-inbound').innerText();
+    expect(revealed).toMatch(
+      /^http:\/\/hd_[\w-]+:[\w-]+@localhost:\d+\/api\/rpc\/channels\/[\w-]{24}\/postmark\/inbound$/,
+    );
+    expect(await row('Mail in').getByTestId('callback-inbound').innerText()).not.toContain('@');
+    await row('Mail in').getByText('Shown without its user and password').first().waitFor();
+    await context!.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+    await once.getByRole('button', { name: 'Copy inbound URL of Mail in' }).click();
+    await once.getByText('Copied').waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(revealed);
+    await shot('channel-created-once');
+    await once.getByRole('button', { name: 'Close' }).click();
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await row('Support SMS').getByTestId('callback-inbound').waitFor();
+      expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(
+        true,
+      );
+      await shot('channels-phone');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+
+    await row('Support SMS').getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit Support SMS' }).waitFor();
+    expect(await page.getByLabel('Account SID').inputValue()).toBe(TWILIO_SID);
+    expect(await page.getByLabel('New auth token').inputValue()).toBe('');
+    await page.getByLabel('Name', { exact: true }).fill('Support texts');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Support texts was saved.').waitFor();
+    expect(await api('GET', `/api/channels/${channel.id}`)).toEqual({
+      ...channel,
+      name: 'Support texts',
+    });
+
+    for (const name of ['Support texts', 'Mail in']) {
+      await row(name).getByRole('button', { name: 'Delete' }).click();
+      const dialog = page.getByRole('dialog', { name: `Delete ${name}?` });
+      await dialog.getByRole('button', { name: 'Delete channel' }).click();
+      await page.getByText(`${name} was deleted.`).waitFor();
+    }
+    expect((await api('GET', '/api/channels')).data).toEqual([]);
+    await page.getByText('No channels yet').waitFor();
+    const gone = await fetch(`${base}${inboundPath}`, { method: 'POST' });
+    await gone.text();
+    expect(gone.status).toBe(404);
   });
 
   it('logged no script errors', () => {

@@ -222,3 +222,27 @@ export function webhookPath(w: Pick<Webhook, 'id' | 'surveyId'>): string {
     ? `/api/webhooks/${w.id}`
     : `/api/surveys/${w.surveyId}/webhooks/${w.id}`;
 }
+
+// Provider channels (SPEC §8.3 and the README's "Provider channels").
+
+export const CHANNEL_TYPES = [
+  'twilio_sms',
+  'twilio_whatsapp',
+  'sendgrid',
+  'meta_whatsapp',
+  'mailgun',
+  'postmark',
+] as const;
+
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+
+/** Secrets are never part of it: `config` holds the shown settings and `has…` flags. */
+export interface Channel {
+  id: string;
+  type: ChannelType;
+  name: string;
+  config: Record<string, string | boolean>;
+  /** Built by the API from its public URL and the channel's route key. */
+  callbackUrls: Record<string, string>;
+  createdAt: string;
+}

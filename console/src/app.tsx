@@ -1,6 +1,8 @@
 /** The console's frame: sign-in, navigation, and the page for the current path. */
 import { useEffect, useState } from 'preact/hooks';
 import { SIGNED_OUT, api, apiKey, signIn, signOut, type Page, type Notification } from './api.js';
+import { ChannelFormPage } from './pages/channel-form.js';
+import { ChannelsPage } from './pages/channels.js';
 import { DeliveriesPage } from './pages/deliveries.js';
 import { DeliveryPage } from './pages/delivery.js';
 import { EventsPage } from './pages/events.js';
@@ -112,6 +114,7 @@ const NAV = [
   { href: '/webhooks', label: 'Webhooks' },
   { href: '/deliveries', label: 'Deliveries' },
   { href: '/events', label: 'Events' },
+  { href: '/channels', label: 'Channels' },
   { href: '/notifications', label: 'Notifications' },
   { href: '/sla', label: 'SLA policy' },
 ];
@@ -186,6 +189,9 @@ function Route({
     return <DeliveryPage key={m.deliveryId} webhookId={m.webhookId!} deliveryId={m.deliveryId!} />;
   if (path === '/events') return <EventsPage id={null} query={query} />;
   if ((m = match('/events/:id', path))) return <EventsPage key={m.id} id={m.id!} query={query} />;
+  if (path === '/channels') return <ChannelsPage />;
+  if (path === '/channels/new') return <ChannelFormPage id={null} />;
+  if ((m = match('/channels/:id/edit', path))) return <ChannelFormPage key={m.id} id={m.id!} />;
   if (path === '/notifications') return <NotificationsPage onChanged={onNotificationsChanged} />;
   if (path === '/sla') return <SlaPage />;
   return (

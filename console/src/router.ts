@@ -5,6 +5,7 @@
  *   /webhooks                      list          /webhooks/new, /webhooks/:id/edit
  *   /deliveries[/:webhookId]       log + chart   /deliveries/:webhookId/:deliveryId
  *   /events[/:id]                  event log     /notifications    /sla
+ *   /channels                      list          /channels/new, /channels/:id/edit
  */
 import { createElement, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';

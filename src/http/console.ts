@@ -25,6 +25,8 @@ export const CONSOLE_ROUTES = [
   '/events/*',
   '/notifications',
   '/sla',
+  '/channels',
+  '/channels/*',
 ] as const;
 
 /** The page talks to its own origin only and cannot be framed or run injected script. */

@@ -1,0 +1,301 @@
+/**
+ * Connect a provider channel, or rename it and change its credentials. As in
+ * the webhook form, the browser does not validate: the API's problems appear
+ * under each field. Secrets are write-only: an empty secret field keeps the
+ * stored one.
+ */
+import { useState } from 'preact/hooks';
+import {
+  ApiError,
+  CHANNEL_TYPES,
+  api,
+  errorText,
+  type Channel,
+  type ChannelType,
+  type FieldProblem,
+} from '../api.js';
+import { CHANNEL_KINDS, type CredentialInput } from '../channel-kinds.js';
+import { Link, navigate } from '../router.js';
+import { Alert, Field, Loading, PageTitle, problemsOf, setFlash, useAsync } from '../ui.js';
+import { showOnce } from './channels.js';
+
+interface Form {
+  type: ChannelType;
+  name: string;
+  /** Typed credential values by field name; secrets start empty. */
+  values: Record<string, string>;
+  /** Optional secrets to remove (`null` in the PATCH). */
+  remove: Record<string, boolean>;
+}
+
+function initial(channel: Channel | null): Form {
+  const values: Record<string, string> = {};
+  for (const [key, value] of Object.entries(channel?.config ?? {})) {
+    if (typeof value === 'string') values[key] = value;
+  }
+  return { type: channel?.type ?? 'twilio_sms', name: channel?.name ?? '', values, remove: {} };
+}
+
+/** "Auth token" → "auth token", keeping initialisms ("HTTP webhook signing key"). */
+function lower(label: string): string {
+  return /^[A-Z][a-z]/.test(label) ? label[0]!.toLowerCase() + label.slice(1) : label;
+}
+
+function flagOf(field: string): string {
+  return `has${field[0]!.toUpperCase()}${field.slice(1)}`;
+}
+
+/** Only what the user typed or changed: an empty secret means "keep it". */
+function credentialsOf(form: Form, channel: Channel | null): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const f of CHANNEL_KINDS[form.type].fields) {
+    const value = form.values[f.name] ?? '';
+    if (f.secret && form.remove[f.name]) out[f.name] = null;
+    else if (f.secret ? value !== '' : channel ? value !== channel.config[f.name] : value !== '') {
+      out[f.name] = value;
+    }
+  }
+  return out;
+}
+
+export function ChannelFormPage({ id }: { id: string | null }) {
+  const loaded = useAsync(
+    () => (id === null ? Promise.resolve(null) : api<Channel>('GET', `/api/channels/${id}`)),
+    [id],
+  );
+  if (loaded.error) {
+    return (
+      <>
+        <PageTitle title="Channel not found" />
+        <Alert>{loaded.error}</Alert>
+        <p>
+          <Link href="/channels">Back to the channels</Link>.
+        </p>
+      </>
+    );
+  }
+  if (loaded.loading && loaded.data === undefined) return <Loading what="the channel" />;
+  return <ChannelForm channel={loaded.data ?? null} />;
+}
+
+function ChannelForm({ channel }: { channel: Channel | null }) {
+  const [form, setForm] = useState(() => initial(channel));
+  const [problems, setProblems] = useState<FieldProblem[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const kind = CHANNEL_KINDS[form.type];
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    const credentials = credentialsOf(form, channel);
+    const body: Record<string, unknown> = {};
+    if (!channel) body.type = form.type;
+    if (!channel || form.name !== channel.name) body.name = form.name;
+    if (Object.keys(credentials).length > 0) body.credentials = credentials;
+    setBusy(true);
+    try {
+      let saved: Channel | null = null;
+      if (!channel) saved = await api<Channel>('POST', '/api/channels', body);
+      else if (Object.keys(body).length > 0) {
+        saved = await api<Channel>('PATCH', `/api/channels/${channel.id}`, body);
+      }
+      // Always after a create (the URLs to paste); after an edit only if a URL now holds a secret.
+      if (
+        saved &&
+        (!channel || JSON.stringify(saved.callbackUrls) !== JSON.stringify(channel.callbackUrls))
+      ) {
+        showOnce(saved);
+      }
+      setFlash(channel ? `${form.name} was saved.` : `${form.name} was created.`);
+      navigate('/channels');
+    } catch (err) {
+      if (err instanceof ApiError && err.details.length > 0) {
+        setProblems(err.details);
+        setError('The channel was not saved. Fix the fields marked below.');
+      } else {
+        setProblems([]);
+        setError(errorText(err));
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const credentialProblems = (name: string) =>
+    problems.filter((p) => p.field === `credentials.${name}`).map((p) => ({ ...p, field: name }));
+  const known = new Set(['type', 'name', ...kind.fields.map((f) => `credentials.${f.name}`)]);
+  const other = problems.filter((p) => !known.has(p.field));
+
+  return (
+    <>
+      <PageTitle title={channel ? `Edit ${channel.name}` : 'New channel'} />
+      {error && (
+        <Alert>
+          <p>{error}</p>
+          {other.length > 0 && (
+            <ul>
+              {other.map((p) => (
+                <li key={p.field + p.message}>
+                  {p.field}: {p.message}
+                </li>
+              ))}
+            </ul>
+          )}
+        </Alert>
+      )}
+      <form class="form" onSubmit={(e) => void submit(e)} noValidate>
+        {channel ? (
+          <p>
+            Provider: <strong>{kind.label}</strong>{' '}
+            <span class="muted small">(to change it, connect a new channel)</span>
+          </p>
+        ) : (
+          <Field
+            id="ch-type"
+            label="Provider"
+            help="What the channel receives and how its requests are verified."
+            problems={problemsOf(problems, 'type')}
+          >
+            {(aria) => (
+              <select
+                {...aria}
+                value={form.type}
+                onChange={(e) => {
+                  const type = e.currentTarget.value as ChannelType;
+                  setForm((f) => ({ ...f, type }));
+                }}
+              >
+                {CHANNEL_TYPES.map((t) => (
+                  <option key={t} value={t}>
+                    {CHANNEL_KINDS[t].label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        )}
+
+        <Field
+          id="ch-name"
+          label="Name"
+          help="1–200 characters, for you (such as “Support SMS”)."
+          problems={problemsOf(problems, 'name')}
+        >
+          {(aria) => (
+            <input
+              {...aria}
+              type="text"
+              value={form.name}
+              onInput={(e) => {
+                const name = e.currentTarget.value;
+                setForm((f) => ({ ...f, name }));
+              }}
+            />
+          )}
+        </Field>
+
+        <fieldset>
+          <legend>{kind.label} credentials</legend>
+          {kind.fields.length === 0 && (
+            <p class="help">
+              {channel
+                ? 'Hookdesk generated a basic-auth user and password for this channel; they were part of the URLs shown once when it was created and cannot be shown or changed. To get new ones, connect a new channel and delete this one.'
+                : 'None to enter: Hookdesk generates a basic-auth user and password and puts them in the two callback URLs, which are shown once, right after the channel is created.'}
+            </p>
+          )}
+          {kind.fields.map((f) => (
+            <CredentialField
+              key={`${form.type}-${f.name}`}
+              field={f}
+              channel={channel}
+              value={form.values[f.name] ?? ''}
+              remove={form.remove[f.name] ?? false}
+              problems={credentialProblems(f.name)}
+              onValue={(v) => setForm((x) => ({ ...x, values: { ...x.values, [f.name]: v } }))}
+              onRemove={(r) => setForm((x) => ({ ...x, remove: { ...x.remove, [f.name]: r } }))}
+            />
+          ))}
+        </fieldset>
+
+        <div class="actions">
+          <button type="submit" class="primary" disabled={busy}>
+            {busy ? 'Saving…' : channel ? 'Save changes' : 'Create channel'}
+          </button>
+          <Link href="/channels" class="button">
+            Cancel
+          </Link>
+        </div>
+      </form>
+    </>
+  );
+}
+
+function CredentialField(props: {
+  field: CredentialInput;
+  channel: Channel | null;
+  value: string;
+  remove: boolean;
+  problems: FieldProblem[];
+  onValue: (value: string) => void;
+  onRemove: (remove: boolean) => void;
+}) {
+  const { field: f, channel } = props;
+  const stored = channel !== null && f.secret && (!f.optional || channel.config[flagOf(f.name)]);
+  const id = `ch-${f.name}`;
+  return (
+    <>
+      <Field
+        id={id}
+        label={stored ? `New ${lower(f.label)}` : f.label}
+        help={
+          stored
+            ? 'Stored, encrypted; it is never shown. Leave empty to keep it.'
+            : `${f.help}${f.optional ? '' : ' Required.'}`
+        }
+        problems={props.problems}
+      >
+        {(aria) =>
+          f.multiline ? (
+            <textarea
+              {...aria}
+              rows={3}
+              spellcheck={false}
+              value={props.value}
+              onInput={(e) => props.onValue(e.currentTarget.value)}
+            />
+          ) : f.secret ? (
+            <input
+              {...aria}
+              type="password"
+              autocomplete="new-password"
+              spellcheck={false}
+              value={props.value}
+              disabled={props.remove}
+              onInput={(e) => props.onValue(e.currentTarget.value)}
+            />
+          ) : (
+            <input
+              {...aria}
+              type="text"
+              autocomplete="off"
+              spellcheck={false}
+              value={props.value}
+              onInput={(e) => props.onValue(e.currentTarget.value)}
+            />
+          )
+        }
+      </Field>
+      {stored && f.optional && (
+        <label class="inline">
+          <input
+            type="checkbox"
+            checked={props.remove}
+            onChange={(e) => props.onRemove(e.currentTarget.checked)}
+          />{' '}
+          Remove the {lower(f.label)}
+        </label>
+      )}
+    </>
+  );
+}
