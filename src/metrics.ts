@@ -3,7 +3,16 @@
  * global one, so tests can build many apps). Queue gauges are read from the
  * database at scrape time: they are true across all workers, not just this one.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type MetricObjectWithValues,
+  type MetricValue,
+} from 'prom-client';
 import type { Clock } from './clock.js';
 import type { Executor } from './db/schema.js';
 import { queueStats } from './delivery/queue/maintenance.js';
@@ -30,7 +39,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(db: Executor, clock: Clock, options: { defaultMetrics?: boolean } = {}) {
+  /** Other threads' metrics, added in at scrape time (see `render`). */
+  private readonly sources: (() => Promise<MetricSnapshot>)[] = [];
+
+  constructor(
+    db: Executor,
+    clock: Clock,
+    options: { defaultMetrics?: boolean; queueGauges?: boolean } = {},
+  ) {
+    if (options.queueGauges === false) return;
     // One query per scrape sets both gauges: `pending` is registered (and so
     // collected) first, and sets `oldest` before the registry reads it.
     const oldest = new Gauge({
@@ -52,4 +69,31 @@ export class Metrics {
     if (options.defaultMetrics)
       collectDefaultMetrics({ register: this.registry, prefix: 'hookdesk_' });
   }
+
+  /** Adds another thread's metrics to every scrape. */
+  addSource(snapshot: () => Promise<MetricSnapshot>): void {
+    this.sources.push(snapshot);
+  }
+
+  /**
+   * The exposition text. Series that other threads also have (the background
+   * thread of `hookdesk serve` counts the delivery attempts) are summed, so a
+   * scrape sees the process as one.
+   */
+  async render(): Promise<string> {
+    if (this.sources.length === 0) return this.registry.metrics();
+    const theirs = (await Promise.all(this.sources.map((s) => s()))).flat();
+    const shared = new Set(theirs.map((m) => m.name));
+    const parts: string[] = [];
+    const mine: MetricSnapshot = [];
+    for (const { name } of this.registry.getMetricsAsArray()) {
+      if (shared.has(name)) mine.push(await this.registry.getSingleMetric(name)!.get());
+      else parts.push(await this.registry.getSingleMetricAsString(name));
+    }
+    parts.push((await AggregatorRegistry.aggregate([mine, theirs]).metrics()).trimEnd());
+    return `${parts.join('\n')}\n`;
+  }
 }
+
+/** A registry's metrics as JSON (`Registry.getMetricsAsJSON`): what a thread sends for a scrape. */
+export type MetricSnapshot = MetricObjectWithValues<MetricValue<string>>[];

@@ -4,7 +4,7 @@
  */
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import type { DatabaseHandle } from './db/dialect.js';
+import type { DatabaseHandle, OpenOptions } from './db/dialect.js';
 import { migrate, type MigrateResult } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { bootstrapDefaultOrganization, type BootstrapResult } from './orgs/organizations.js';
@@ -15,8 +15,12 @@ export interface Prepared {
   bootstrap: BootstrapResult;
 }
 
-export async function prepareDatabase(config: Config, clock: Clock): Promise<Prepared> {
-  const database = openDatabase(config.databaseUrl);
+export async function prepareDatabase(
+  config: Config,
+  clock: Clock,
+  options: OpenOptions = {},
+): Promise<Prepared> {
+  const database = openDatabase(config.databaseUrl, options);
   try {
     let bootstrap: BootstrapResult = { created: null, generatedKey: false };
     const migrations = await migrate(database, clock, async (trx) => {

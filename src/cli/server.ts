@@ -1,20 +1,22 @@
 /**
- * Long-running modes: the API listener and/or the delivery worker, with a
- * graceful shutdown on SIGTERM/SIGINT (stop listening, stop claiming, let
- * attempts in flight finish or release them, close the database).
+ * Long-running modes: the API listener and/or the background roles (delivery
+ * worker, jobs, retention), with a graceful shutdown on SIGTERM/SIGINT (stop
+ * listening, stop claiming, let attempts in flight finish or release them,
+ * close the database).
+ *
+ * `serve` (both) runs the background roles on a thread of their own
+ * (./background-thread.ts); `worker` runs them on the main thread and never
+ * loads the HTTP app.
  */
+import type { FastifyInstance } from 'fastify';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
-import { createDeliveryContext } from '../delivery/context.js';
-import { startRetention } from '../delivery/retention.js';
-import { DeliveryWorker } from '../delivery/worker.js';
-import { buildApp } from '../http/app.js';
-import { jobHandlers } from '../jobs/handlers.js';
-import { JobRunner } from '../jobs/runner.js';
+import { createDeliveryContext, type DeliveryContext } from '../delivery/context.js';
 import { createLogger } from '../logger.js';
-import { createMailer } from '../mail/mailer.js';
 import { Metrics } from '../metrics.js';
 import { prepareDatabase, type Prepared } from '../runtime.js';
+import { startBackground, type Background } from './background.js';
+import { startBackgroundThread } from './background-thread.js';
 
 export interface Roles {
   api: boolean;
@@ -28,7 +30,7 @@ export async function runServer(
 ): Promise<void> {
   const logger = createLogger(config.logLevel);
   const clock = systemClock;
-  const prepared = await prepareDatabase(config, clock);
+  const prepared = await prepareDatabase(config, clock, { longRunning: true });
   onPrepared(prepared);
   const { database } = prepared;
   logger.info(
@@ -36,62 +38,25 @@ export async function runServer(
     'database ready',
   );
 
-  const delivery = createDeliveryContext(config);
   const metrics = new Metrics(database.db, clock, { defaultMetrics: true });
-  const mailer = createMailer(config, logger);
-
-  const app = roles.api
-    ? await buildApp({ config, database, clock, logger, delivery, metrics })
-    : null;
-  if (app) await app.listen({ port: config.port, host: config.host });
-
-  let worker: DeliveryWorker | null = null;
-  let stopRetention: (() => void) | null = null;
-  let jobs: JobRunner | null = null;
-  if (roles.worker) {
-    worker = new DeliveryWorker(
-      {
-        database,
-        clock,
-        logger,
-        mailer,
-        dispatcher: delivery.dispatcher,
-        metrics,
-        databaseUrl: config.databaseUrl,
-      },
-      { concurrency: config.workerConcurrency, timeoutMs: config.deliveryTimeoutMs },
-    );
-    worker.start();
-    jobs = new JobRunner({
-      database,
-      clock,
-      logger,
-      handlers: jobHandlers({ database, clock, logger, mailer }),
-    });
-    jobs.start();
-    stopRetention = startRetention(database.db, clock, config.retentionDays, logger);
-    logger.info(
-      { workerId: worker.id, concurrency: config.workerConcurrency },
-      'delivery worker started',
-    );
-  }
-
+  let delivery: DeliveryContext | null = null;
+  let app: FastifyInstance | null = null;
+  // Set before anything that takes time, so a signal during start-up still stops cleanly.
+  let background: Promise<Background | null> = Promise.resolve(null);
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const done = async () => {
       if (app) await app.close();
-      stopRetention?.();
-      await worker?.stop();
-      await jobs?.stop();
-      await delivery.close();
-      mailer.close();
+      // One still starting is waited for, then stopped; one that failed to start has nothing to stop.
+      await (await background.catch(() => null))?.stop();
+      await delivery?.close();
       await database.close();
     };
     done().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (error: unknown) => {
         logger.error({ err: error }, 'error during shutdown');
         process.exit(1);
@@ -100,4 +65,31 @@ export async function runServer(
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+
+  if (roles.api) {
+    // Loaded only here: a worker-only process has no use for Fastify and the routes.
+    const { buildApp } = await import('../http/app.js');
+    delivery = createDeliveryContext(config);
+    app = await buildApp({ config, database, clock, logger, delivery, metrics });
+    await app.listen({ port: config.port, host: config.host });
+  }
+
+  if (stopping) return;
+  if (roles.worker && roles.api) {
+    const starting = startBackgroundThread({
+      config,
+      logger,
+      shared: database.shared,
+      relayWakes: !database.dialect.capabilities.listenNotify,
+      onFailure: (error) => {
+        logger.fatal({ err: error }, 'the background thread failed; exiting');
+        stop('background thread failure', 1);
+      },
+    });
+    background = starting;
+    const thread = await starting;
+    metrics.addSource(() => thread.metrics());
+  } else if (roles.worker) {
+    background = Promise.resolve(startBackground({ config, database, clock, logger, metrics }));
+  }
 }

@@ -42,6 +42,21 @@ export interface Dialect {
   isUniqueViolation(error: unknown): boolean;
 }
 
+/** How a process means to use a database it opens. */
+export interface OpenOptions {
+  /**
+   * A server process (API, worker) rather than a one-off command: worth
+   * background machinery that only pays off over time (SQLite: WAL
+   * checkpoints on a thread of their own).
+   */
+  readonly longRunning?: boolean;
+  /**
+   * Another thread's `DatabaseHandle.shared`: this handle then coordinates
+   * with that one (SQLite: one writer at a time among the process's threads).
+   */
+  readonly shareWith?: unknown;
+}
+
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
@@ -53,5 +68,11 @@ export interface DatabaseHandle {
    * Undefined for a database server.
    */
   readonly localFile?: string | undefined;
+  /**
+   * What a worker thread of this process passes as `OpenOptions.shareWith`
+   * to open the same database in step with this handle (structured-cloneable;
+   * SQLite: the write lock's shared memory). Undefined when nothing is shared.
+   */
+  readonly shared?: unknown;
   close(): Promise<void>;
 }

@@ -65,7 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Unauthenticated like /healthz: scrape it from inside your network; it carries counts, no tenant data.
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    const body = await deps.metrics.registry.metrics();
+    const body = await deps.metrics.render();
     return reply.type(deps.metrics.registry.contentType).send(body);
   });
 

@@ -15,42 +15,86 @@ import {
   type Driver,
   type QueryResult,
 } from 'kysely';
-import type { Dialect, DatabaseHandle } from '../dialect.js';
+import type { Dialect, DatabaseHandle, OpenOptions } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { registerDialect } from '../registry.js';
+import { startCheckpointer } from './checkpointer.js';
+import { cachedStatements, type PreparingDatabase } from './statements.js';
 import { StorageGuard, probeWrite, storageFailure } from './storage.js';
+import { WriteLock } from './write-lock.js';
 
 /**
  * Transactions start with BEGIN IMMEDIATE: a deferred BEGIN that later
  * writes can fail with SQLITE_BUSY when another process wrote meanwhile,
  * whereas IMMEDIATE takes the write lock up front and waits for it.
+ * Before that, the process's threads queue for their turn (./write-lock.ts).
  */
 class ImmediateSqliteDriver extends SqliteDriver {
   private guarded: DatabaseConnection | null = null;
+  /** This connection holds the process's write lock (a transaction is open). */
+  private holding = false;
 
   constructor(
     cfg: ConstructorParameters<typeof SqliteDriver>[0],
-    private readonly guard: StorageGuard,
+    private readonly parts: SqliteParts,
   ) {
     super(cfg);
   }
 
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    await this.parts.lock.acquire();
+    this.holding = true;
+    try {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    } catch (error) {
+      this.release();
+      throw error;
+    }
   }
 
-  /** The single connection, with every statement passed through the storage guard (./storage.ts). */
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await super.commitTransaction(connection);
+    this.release();
+  }
+
+  // Kysely rolls back after a failed COMMIT too, so the lock is always given back.
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await super.rollbackTransaction(connection);
+    } finally {
+      this.release();
+    }
+  }
+
+  private release(): void {
+    if (!this.holding) return;
+    this.holding = false;
+    this.parts.lock.release();
+  }
+
+  /**
+   * The single connection, with every statement passed through the storage
+   * guard (./storage.ts); a write outside a transaction takes its turn at
+   * the write lock too.
+   */
   override async acquireConnection(): Promise<DatabaseConnection> {
     const inner = await super.acquireConnection();
-    const guard = this.guard;
+    const { guard, lock, statements } = this.parts;
     this.guarded ??= {
-      async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+      executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
         if (guard.alreadyRolledBack(query.sql)) return { rows: [] };
         guard.before(query.sql);
+        let locked = false;
         try {
+          if (!this.holding && !statements.prepare(query.sql).readonly) {
+            await lock.acquire();
+            locked = true;
+          }
           return await inner.executeQuery(query);
         } catch (error) {
           throw guard.failed(error);
+        } finally {
+          if (locked) lock.release();
         }
       },
       streamQuery: (query, chunkSize) => inner.streamQuery(query, chunkSize),
@@ -59,15 +103,18 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+interface SqliteParts {
+  guard: StorageGuard;
+  lock: WriteLock;
+  statements: PreparingDatabase;
+}
+
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(
-    private readonly cfg: ConstructorParameters<typeof SqliteDialect>[0],
-    private readonly guard: StorageGuard,
-  ) {
-    super(cfg);
+  constructor(private readonly parts: SqliteParts) {
+    super({ database: parts.statements });
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.cfg, this.guard);
+    return new ImmediateSqliteDriver({ database: this.parts.statements }, this.parts);
   }
 }
 
@@ -103,7 +150,7 @@ export const sqliteDialect: Dialect = {
  * or written (full disk, read-only file or directory) throws a one-line
  * `StorageError` here, before anything else runs.
  */
-export function openSqlite(path: string): DatabaseHandle {
+export function openSqlite(path: string, options: OpenOptions = {}): DatabaseHandle {
   const file = path === ':memory:' ? path : resolve(path);
   let native: SqliteDatabase.Database | null = null;
   try {
@@ -120,16 +167,27 @@ export function openSqlite(path: string): DatabaseHandle {
     native?.close();
     throw storageFailure(file, error) ?? error;
   }
-  const guard = new StorageGuard(native, file);
+  const lock = new WriteLock(options.shareWith as SharedArrayBuffer | undefined);
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({ database: native }, guard),
+    dialect: new ImmediateSqliteDialect({
+      guard: new StorageGuard(native, file),
+      lock,
+      statements: cachedStatements(native),
+    }),
   });
   registerDialect(db, sqliteDialect);
+  const checkpointer =
+    options.longRunning && file !== ':memory:' ? startCheckpointer(native, file) : null;
   return {
     db,
     dialect: sqliteDialect,
     description: `sqlite:${file}`,
     localFile: file,
-    close: () => db.destroy(),
+    shared: lock.shared,
+    close: async () => {
+      // The thread's connection closes first, so the last one to close removes the WAL.
+      await checkpointer?.close();
+      await db.destroy();
+    },
   };
 }
