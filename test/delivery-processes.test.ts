@@ -7,127 +7,28 @@
  * Children use the system clock; the harness's manual clock (January 2026)
  * stamps events and first due times, which are therefore already due.
  */
-import type { ChildProcess } from 'node:child_process';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { emitEvents, type EventInput } from '../src/events/outbox.js';
 import { newId } from '../src/ids.js';
-import { startCli, stop } from './support/cli.js';
+import { stop } from './support/cli.js';
 import { forEachDialect, type Org } from './support/harness.js';
 import { CA_FILE, Receiver, type Received } from './support/receiver.js';
+import { HookdeskProcess, sleep, until } from './support/processes.js';
 import { createTicket, createWebhook } from './support/webhooks.js';
 
 /** Attempt timeout of the children; their lease is 2 × this + 5 s = 9 s. */
 const TIMEOUT_MS = 2_000;
 const LEASE_MS = 2 * TIMEOUT_MS + 5_000;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it holds; bounded in time and count. */
-async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  detail: () => string = () => '',
-  intervalMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i <= Math.ceil(timeoutMs / intervalMs) + 1; i++) {
-    if (await check()) return;
-    if (Date.now() >= deadline) break;
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${detail()}`);
-}
-
-interface LogLine {
-  msg?: string;
-  pid?: number;
-  deliveryId?: string;
-  recorded?: boolean;
-  status?: string;
-  [key: string]: unknown;
-}
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  at: number;
-}
-
-/** A `hookdesk worker` child with its pino lines (stdout) and stderr collected. */
-class WorkerProcess {
-  readonly child: ChildProcess;
-  readonly lines: LogLine[] = [];
-  readonly exited: Promise<Exit>;
-  private partial = '';
-  private stderr = '';
-
-  constructor(
-    readonly name: string,
-    env: Record<string, string>,
-  ) {
-    this.child = startCli(['worker'], env);
-    // Always drain both pipes: a full pipe would block the child's logger.
-    this.child.stdout?.on('data', (d: Buffer) => this.onStdout(d.toString()));
-    this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) =>
-      this.child.once('close', (code, signal) => resolve({ code, signal, at: Date.now() })),
-    );
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** The attempts this process recorded: its 'delivery attempt' log lines with recorded: true. */
-  recordedAttempts(): LogLine[] {
-    return this.lines.filter((l) => l.msg === 'delivery attempt' && l.recorded === true);
-  }
-
-  waitForLog(msg: string, timeoutMs = 30_000): Promise<void> {
-    return until(
-      `${this.name} to log "${msg}"`,
-      () => {
-        if (!this.running) throw new Error(`${this.name} exited early\n${this.describe()}`);
-        return this.lines.some((l) => l.msg === msg);
-      },
-      timeoutMs,
-      () => this.describe(),
-    );
-  }
-
-  describe(): string {
-    const tail = [
-      ...this.lines.slice(-10).map((l) => JSON.stringify(l)),
-      this.partial,
-      this.stderr,
-    ];
-    return `--- ${this.name} (pid ${this.child.pid}) ---\n${tail.join('\n').slice(-4000)}`;
-  }
-
-  private onStdout(chunk: string): void {
-    const parts = (this.partial + chunk).split('\n');
-    this.partial = parts.pop() ?? '';
-    for (const line of parts) {
-      if (!line.trim()) continue;
-      try {
-        this.lines.push(JSON.parse(line) as LogLine);
-      } catch {
-        this.lines.push({ msg: line });
-      }
-    }
-  }
-}
-
 forEachDialect(
   'delivery worker processes',
   (h) => {
     const receiver = new Receiver();
-    const workers: WorkerProcess[] = [];
+    const workers: HookdeskProcess[] = [];
 
     const startWorker = (name: string, env: Record<string, string> = {}) => {
-      const w = new WorkerProcess(name, {
+      const w = new HookdeskProcess(name, ['worker'], {
         DATABASE_URL: h.databaseUrl,
         HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
         HOOKDESK_EGRESS_CA_FILE: CA_FILE,

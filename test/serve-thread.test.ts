@@ -9,7 +9,7 @@ import { afterEach, expect, it } from 'vitest';
 import { freePort } from './support/cli.js';
 import { forEachDialect } from './support/harness.js';
 import { CA_FILE, useReceiver } from './support/receiver.js';
-import { ApiClient, HookdeskProcess, until } from './faults/support/processes.js';
+import { ApiClient, HookdeskProcess, until } from './support/processes.js';
 
 const TICKETS = 60;
 

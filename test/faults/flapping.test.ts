@@ -21,7 +21,7 @@ import { forEachDialect } from '../support/harness.js';
 import { CA_FILE, Receiver } from '../support/receiver.js';
 import { testWorker } from '../support/worker.js';
 import { createWebhook, emitTicketEvents } from '../support/webhooks.js';
-import { deliveryHeader, until } from './support/processes.js';
+import { deliveryHeader, until } from '../support/processes.js';
 
 const WEBHOOKS = 100;
 const TICKETS = 2;

@@ -28,7 +28,7 @@ import {
   isErrorBody,
   sleep,
   until,
-} from './support/processes.js';
+} from '../support/processes.js';
 
 /** Attempt timeout of the worker; its lease is 2 × this + 5 s = 9 s. */
 const TIMEOUT_MS = 2_000;

@@ -27,7 +27,7 @@ import {
   deliveryHeader,
   sleep,
   until,
-} from './support/processes.js';
+} from '../support/processes.js';
 
 /** Attempt timeout; the lease of what the killed process held is 2 × this + 5 s = 9 s. */
 const TIMEOUT_MS = 2_000;

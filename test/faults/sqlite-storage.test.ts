@@ -29,7 +29,7 @@ import {
   isErrorBody,
   sleep,
   until,
-} from './support/processes.js';
+} from '../support/processes.js';
 import {
   StorageLab,
   fillDisk,

@@ -20,7 +20,7 @@ import { stop } from '../support/cli.js';
 import { forEachDialect } from '../support/harness.js';
 import { CA_FILE, Receiver, type Received } from '../support/receiver.js';
 import { createWebhook } from '../support/webhooks.js';
-import { HookdeskProcess, deliveryHeader, until } from './support/processes.js';
+import { HookdeskProcess, deliveryHeader, until } from '../support/processes.js';
 
 const WEBHOOKS = 250;
 const PER_WEBHOOK = 4;

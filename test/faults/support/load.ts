@@ -3,7 +3,7 @@
  * bound on requests outstanding (a tick is skipped when it is reached, so a
  * stalled server never piles up unbounded work). Every answer is kept.
  */
-import type { ApiClient, ApiResponse } from './processes.js';
+import type { ApiClient, ApiResponse } from '../../support/processes.js';
 
 export interface TicketResult extends ApiResponse {
   n: number;

@@ -1,9 +1,9 @@
 /**
- * Fault-suite helpers for real `hookdesk` processes: a child with its pino
+ * Helpers for real `hookdesk` processes: a child with its pino
  * lines collected, a small JSON client for its HTTP API, and a bounded poll.
  */
 import type { ChildProcess } from 'node:child_process';
-import { startCli } from '../../support/cli.js';
+import { startCli } from './cli.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -69,6 +69,11 @@ export class HookdeskProcess {
 
   get running(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The attempts this process recorded: its 'delivery attempt' log lines with recorded: true. */
+  recordedAttempts(): LogLine[] {
+    return this.lines.filter((l) => l.msg === 'delivery attempt' && l.recorded === true);
   }
 
   /** Log lines with this message. */
