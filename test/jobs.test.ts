@@ -1,7 +1,14 @@
 import { expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { JobRunner, type JobHandler } from '../src/jobs/runner.js';
-import { cancelJobsByKeyPrefix, enqueueJob, jobBackoffMs } from '../src/jobs/queue.js';
+import {
+  cancelJobsByKeyPrefix,
+  cancelJobsByKeyPrefixes,
+  enqueueJob,
+  enqueueJobs,
+  jobBackoffMs,
+} from '../src/jobs/queue.js';
+import { onLocalWake } from '../src/delivery/wake.js';
 import { pruneOnce } from '../src/delivery/retention.js';
 import { forEachDialect, type Harness } from './support/harness.js';
 
@@ -125,6 +132,67 @@ forEachDialect('jobs', (h) => {
       'cancelled',
       'pending',
     ]);
+  });
+
+  it('enqueues a batch in one call: a key already taken, or repeated in the batch, is skipped', async () => {
+    const org = await h.createOrg();
+    const k = (name: string) => `batch:${org.organizationId}:${name}`;
+    const later = h.clock.now() + 60_000;
+    await enqueue(org.organizationId, 'x', { n: 0 }, { key: k('taken'), runAt: later });
+    const job = (n: number, key: string | undefined, runAt: number) => ({
+      organizationId: org.organizationId,
+      kind: 'x',
+      payload: { n },
+      runAt,
+      ...(key === undefined ? {} : { key }),
+    });
+    let wakes = 0;
+    const off = onLocalWake(() => void (wakes += 1));
+    try {
+      const batch = (jobs: ReturnType<typeof job>[]) =>
+        h.db.transaction().execute((trx) => enqueueJobs(trx, h.clock.now(), jobs));
+      expect(
+        await batch([
+          job(1, k('taken'), h.clock.now()),
+          job(2, k('a'), later),
+          job(3, k('a'), h.clock.now()),
+          job(4, undefined, later),
+          job(5, undefined, later),
+        ]),
+      ).toEqual([false, true, false, true, true]);
+      // Only skipped jobs were due: nobody to wake.
+      expect(wakes).toBe(0);
+      expect(await batch([job(6, k('b'), later), job(7, k('c'), h.clock.now())])).toEqual([
+        true,
+        true,
+      ]);
+      expect(wakes).toBe(1);
+      expect(await batch([])).toEqual([]);
+    } finally {
+      off();
+    }
+    const rows = await jobsOf(org.organizationId);
+    expect(rows.map((r) => [JSON.parse(r.payload).n, r.key]).sort()).toEqual([
+      [0, k('taken')],
+      [2, k('a')],
+      [4, null],
+      [5, null],
+      [6, k('b')],
+      [7, k('c')],
+    ]);
+    // Cancelling several prefixes at once, in one statement, releases their keys.
+    const n = await h.db
+      .transaction()
+      .execute((trx) => cancelJobsByKeyPrefixes(trx, [k('a'), k('b')], h.clock.now()));
+    expect(n).toBe(2);
+    expect(await enqueue(org.organizationId, 'x', { n: 8 }, { key: k('a'), runAt: later })).toBe(
+      true,
+    );
+    expect((await jobsOf(org.organizationId)).filter((r) => r.status === 'pending')).toHaveLength(
+      5,
+    );
+    // Leave no due work behind for the runners of the other tests.
+    await h.db.deleteFrom('jobs').where('organization_id', '=', org.organizationId).execute();
   });
 
   it('a job whose runner died is run again after its lease, and two runners never run one job twice', async () => {

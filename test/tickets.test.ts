@@ -128,6 +128,20 @@ forEachDialect('tickets', (h) => {
     expect(byPhone.requester.contactId).toBe(contactId);
     expect(byPhone.requester.name).toBe('Dan');
 
+    // An unknown email with a known phone is the phone's contact.
+    const byPhoneOnly = (
+      await api('POST', '/api/tickets', {
+        subject: 'Three b',
+        requester: { email: 'not-dan@example.com', phone: '+31205550101' },
+      })
+    ).json();
+    expect(byPhoneOnly.requester).toEqual({
+      contactId,
+      email: 'dan@example.com',
+      phone: '+31205550101',
+      name: 'Dan',
+    });
+
     // Email wins over phone when they point at different contacts.
     const other = (
       await api('POST', '/api/tickets', {

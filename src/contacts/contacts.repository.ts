@@ -210,9 +210,24 @@ export async function findOrCreateContact(
 ): Promise<ContactsTable> {
   const { email, phone } = canonical(input);
   const name = input.name ?? null;
-  const lookup = async () =>
-    (email !== null ? await findBy(trx, organizationId, 'email', email) : undefined) ??
-    (phone !== null ? await findBy(trx, organizationId, 'phone', phone) : undefined);
+  // One query for both keys (at most one row each); the email's contact wins.
+  const lookup = async () => {
+    const rows = await trx
+      .selectFrom('contacts')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where((eb) =>
+        eb.or([
+          ...(email !== null ? [eb('email', '=', email)] : []),
+          ...(phone !== null ? [eb('phone', '=', phone)] : []),
+        ]),
+      )
+      .execute();
+    return (
+      rows.find((r) => email !== null && r.email === email) ??
+      rows.find((r) => phone !== null && r.phone === phone)
+    );
+  };
 
   let found = await lookup();
   if (!found) {

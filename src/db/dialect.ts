@@ -13,6 +13,11 @@ export interface DialectCapabilities {
   readonly listenNotify: boolean;
   /** More than one connection may write at once (SQLite has a single writer). */
   readonly concurrentWriters: boolean;
+  /**
+   * Data-modifying statements inside `WITH` (PostgreSQL), so a read and
+   * writes that depend on it go in one statement, one round trip.
+   */
+  readonly writableCte: boolean;
 }
 
 /** Column type names used by migrations, so one migration source serves both dialects. */

@@ -23,29 +23,48 @@ export interface NewJob {
 
 /** Enqueues inside the caller's transaction; returns false when the key already existed. */
 export async function enqueueJob(trx: Executor, now: number, job: NewJob): Promise<boolean> {
-  const result = await trx
+  const [inserted] = await enqueueJobs(trx, now, [job]);
+  return inserted === true;
+}
+
+/**
+ * Enqueues several jobs in one statement inside the caller's transaction.
+ * Returns, in input order, whether each was inserted: false when its key
+ * already existed, or was taken by an earlier job of the same call. Workers
+ * are woken once if any inserted job is already due.
+ */
+export async function enqueueJobs(
+  trx: Executor,
+  now: number,
+  jobs: readonly NewJob[],
+): Promise<boolean[]> {
+  if (jobs.length === 0) return [];
+  const rows = jobs.map((job) => ({
+    id: newId(),
+    organization_id: job.organizationId,
+    kind: job.kind,
+    key: job.key ?? null,
+    payload: JSON.stringify(job.payload),
+    status: 'pending' as const,
+    attempt_count: 0,
+    max_attempts: job.maxAttempts ?? 8,
+    run_at: job.runAt,
+    lease_owner: null,
+    lease_until: null,
+    last_error: null,
+    created_at: now,
+    updated_at: now,
+    completed_at: null,
+  }));
+  const returned = await trx
     .insertInto('jobs')
-    .values({
-      id: newId(),
-      organization_id: job.organizationId,
-      kind: job.kind,
-      key: job.key ?? null,
-      payload: JSON.stringify(job.payload),
-      status: 'pending',
-      attempt_count: 0,
-      max_attempts: job.maxAttempts ?? 8,
-      run_at: job.runAt,
-      lease_owner: null,
-      lease_until: null,
-      last_error: null,
-      created_at: now,
-      updated_at: now,
-      completed_at: null,
-    })
+    .values(rows)
     .onConflict((oc) => oc.column('key').doNothing())
-    .executeTakeFirst();
-  const inserted = Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
-  if (inserted && job.runAt <= now) await wakeWorkers(trx);
+    .returning('id')
+    .execute();
+  const ids = new Set(returned.map((r) => r.id));
+  const inserted = rows.map((r) => ids.has(r.id));
+  if (rows.some((r, i) => inserted[i] && r.run_at <= now)) await wakeWorkers(trx);
   return inserted;
 }
 
@@ -59,12 +78,26 @@ export async function cancelJobsByKeyPrefix(
   prefix: string,
   now: number,
 ): Promise<number> {
+  return cancelJobsByKeyPrefixes(trx, [prefix], now);
+}
+
+/** `cancelJobsByKeyPrefix` for several prefixes in one statement. */
+export async function cancelJobsByKeyPrefixes(
+  trx: Executor,
+  prefixes: readonly string[],
+  now: number,
+): Promise<number> {
+  if (prefixes.length === 0) return 0;
+  // LIKE with an explicit escape behaves the same on both dialects (a range
+  // comparison would depend on PostgreSQL's collation).
+  const matches = prefixes.map(
+    (prefix) =>
+      sql<boolean>`key like ${prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'} escape '\\'`,
+  );
   const result = await trx
     .updateTable('jobs')
     .set({ status: 'cancelled', key: null, completed_at: now, updated_at: now })
-    // LIKE with an explicit escape behaves the same on both dialects (a range
-    // comparison would depend on PostgreSQL's collation).
-    .where(sql<boolean>`key like ${prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'} escape '\\'`)
+    .where((eb) => eb.or(matches))
     .where('status', '=', 'pending')
     .executeTakeFirst();
   return Number(result.numUpdatedRows);

@@ -9,7 +9,12 @@ import type { Clock } from '../clock.js';
 import type { Executor, TicketStatus } from '../db/schema.js';
 import { emitEvents } from '../events/outbox.js';
 import { iso } from '../clock.js';
-import { cancelJobsByKeyPrefix, enqueueJob } from '../jobs/queue.js';
+import {
+  cancelJobsByKeyPrefix,
+  cancelJobsByKeyPrefixes,
+  enqueueJobs,
+  type NewJob,
+} from '../jobs/queue.js';
 import type { JobHandler } from '../jobs/runner.js';
 import { getTicketForUpdate, toTicketDto, type TicketRow } from '../tickets/tickets.repository.js';
 import { getSlaPolicy } from './policy.js';
@@ -42,7 +47,13 @@ function sameClock(a: MetricClock, b: MetricClock): boolean {
   );
 }
 
-/** Brings the timers of `after` in line with its SLA columns; `before` null for a new ticket. */
+/**
+ * Brings the timers of `after` in line with its SLA columns; `before` null for
+ * a new ticket. At most two statements whatever changed: one cancelling the
+ * moved metrics' pending timers, then one enqueueing the new ones (the
+ * metrics' key prefixes are disjoint, so cancelling first is all the order
+ * that matters: a timer moved away and back can take its old key again).
+ */
 export async function syncSlaTimers(
   trx: Executor,
   clock: Clock,
@@ -52,11 +63,13 @@ export async function syncSlaTimers(
 ): Promise<void> {
   const now = clock.now();
   const old = before ? metricClocks(before) : null;
+  const cancelled: string[] = [];
+  const jobs: NewJob[] = [];
   for (const [i, c] of metricClocks(after).entries()) {
     const prev = old?.[i];
     if (prev && sameClock(prev, c)) continue;
     const prefix = `sla:${after.id}:${c.metric}:`;
-    if (prev) await cancelJobsByKeyPrefix(trx, prefix, now);
+    if (prev) cancelled.push(prefix);
     if (c.dueAt === null || c.met || c.paused) continue;
     const warnAt = warningAt(c, warningPercent);
     const timers: [TimerPayload['kind'], number | null, number | null][] = [
@@ -66,7 +79,7 @@ export async function syncSlaTimers(
     for (const [kind, at, fired] of timers) {
       if (at === null || fired !== null) continue;
       const payload: TimerPayload = { ticketId: after.id, metric: c.metric, kind, dueAt: c.dueAt };
-      await enqueueJob(trx, now, {
+      jobs.push({
         organizationId: after.organization_id,
         kind: SLA_TIMER_KIND,
         key: `${prefix}${kind}:${c.dueAt}`,
@@ -75,6 +88,8 @@ export async function syncSlaTimers(
       });
     }
   }
+  await cancelJobsByKeyPrefixes(trx, cancelled, now);
+  await enqueueJobs(trx, now, jobs);
 }
 
 /**

@@ -3,8 +3,10 @@
  * its requester contact, whose email, phone and name the DTO shows as they
  * are now.
  */
+import type { QueryCreator } from 'kysely';
 import { iso } from '../clock.js';
-import type { Executor, TicketsTable } from '../db/schema.js';
+import { dialectOf } from '../db/registry.js';
+import type { Database, Executor, TicketsTable } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import type { PageRequest } from '../http/pagination.js';
 import type { TicketStatus } from '../db/schema.js';
@@ -90,24 +92,37 @@ export async function getTicket(
 }
 
 /**
- * Reads a ticket for changing it. The no-op UPDATE first takes the row lock
- * on PostgreSQL (portable stand-in for FOR UPDATE, which SQLite lacks; SQLite
- * already holds the database write lock), so two concurrent edits are
- * applied one after the other and each computes its events from what the
- * other committed.
+ * Reads a ticket for changing it, in one statement: a no-op UPDATE takes the
+ * row lock on PostgreSQL (portable stand-in for FOR UPDATE, which SQLite
+ * lacks; SQLite already holds the database write lock) and returns the row
+ * as it is once the lock is held, so two concurrent edits are applied one
+ * after the other and each computes its events from what the other
+ * committed. The requester's columns come from subqueries (SQLite's
+ * RETURNING cannot name a joined table); the ticket lock does not cover the
+ * contact, so any committed version of it is as good as another.
  */
 export async function getTicketForUpdate(
   trx: Executor,
   organizationId: string,
   id: string,
 ): Promise<TicketRow> {
-  await trx
+  const row = await trx
     .updateTable('tickets')
     .set((eb) => ({ updated_at: eb.ref('updated_at') }))
     .where('organization_id', '=', organizationId)
     .where('id', '=', id)
-    .execute();
-  return getTicket(trx, organizationId, id);
+    .returningAll()
+    .returning((eb) => {
+      const contact = eb.selectFrom('contacts').whereRef('contacts.id', '=', 'tickets.contact_id');
+      return [
+        contact.select('contacts.email').as('contact_email'),
+        contact.select('contacts.phone').as('contact_phone'),
+        contact.select('contacts.name').as('contact_name'),
+      ];
+    })
+    .executeTakeFirst();
+  if (!row) throw notFound('Ticket');
+  return row;
 }
 
 export interface TicketFilters {
@@ -175,19 +190,42 @@ export async function listTickets(
     .execute();
 }
 
-/** Takes the organization's next ticket number; the counter row stays locked until commit. */
-export async function nextTicketNumber(trx: Executor, organizationId: string): Promise<number> {
-  const row = await trx
-    .updateTable('organizations')
-    .set((eb) => ({ ticket_counter: eb('ticket_counter', '+', 1) }))
-    .where('id', '=', organizationId)
-    .returning('ticket_counter')
+/**
+ * Inserts a ticket under the organization's next number and returns it. The
+ * counter's row stays locked until commit: numbers stay sequential without
+ * gaps (a rollback gives its number back), but creations in one organization
+ * wait for each other from here to their commit, so callers do everything
+ * else they can first. With data-modifying CTEs (PostgreSQL) the number is
+ * taken in the insert itself: one round trip under the lock, not two.
+ * SQLite holds its write lock for the whole transaction anyway, so there two
+ * plain statements do.
+ */
+export async function insertNumberedTicket(
+  trx: Executor,
+  row: Omit<TicketsTable, 'number'>,
+): Promise<number> {
+  const take = (db: QueryCreator<Database>) =>
+    db
+      .updateTable('organizations')
+      .set((eb) => ({ ticket_counter: eb('ticket_counter', '+', 1) }))
+      .where('id', '=', row.organization_id)
+      .returning('ticket_counter');
+  if (!dialectOf(trx).capabilities.writableCte) {
+    const { ticket_counter } = await take(trx).executeTakeFirstOrThrow();
+    const number = Number(ticket_counter);
+    await trx
+      .insertInto('tickets')
+      .values({ ...row, number })
+      .execute();
+    return number;
+  }
+  const inserted = await trx
+    .with('taken', take)
+    .insertInto('tickets')
+    .values((eb) => ({ ...row, number: eb.selectFrom('taken').select('ticket_counter') }))
+    .returning('number')
     .executeTakeFirstOrThrow();
-  return Number(row.ticket_counter);
-}
-
-export async function insertTicket(trx: Executor, row: TicketsTable): Promise<void> {
-  await trx.insertInto('tickets').values(row).execute();
+  return Number(inserted.number);
 }
 
 /** The columns a ticket edit may change. */

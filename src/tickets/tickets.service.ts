@@ -24,8 +24,7 @@ import {
   type TicketChange,
   type TicketRow,
   getTicketForUpdate,
-  insertTicket,
-  nextTicketNumber,
+  insertNumberedTicket,
   parseTags,
   ticketIdsAssignedTo,
   toTicketDto,
@@ -77,14 +76,12 @@ export async function createTicket(
   problems.throwIfAny();
 
   const contact = await findOrCreateContact(trx, clock, organizationId, input.requester);
-  const number = await nextTicketNumber(trx, organizationId);
   const now = clock.now();
   const priority = input.priority ?? 'normal';
   const policy = await getSlaPolicy(trx, organizationId);
-  const row: TicketsTable = {
+  const row: Omit<TicketsTable, 'number'> = {
     id: newId(),
     organization_id: organizationId,
-    number,
     subject: input.subject,
     description: input.description ?? null,
     status: 'open',
@@ -99,10 +96,15 @@ export async function createTicket(
     resolved_at: null,
     closed_at: null,
   };
-  await insertTicket(trx, row);
+  // Taking the number locks the organization's counter until commit, and
+  // concurrent creations in the organization wait for it: everything that
+  // does not need the number (the contact, the policy, the SLA timers) comes
+  // first; only the ticket, its events and their deliveries come after.
   await syncSlaTimers(trx, clock, null, row, policy.warningPercent);
+  const number = await insertNumberedTicket(trx, row);
   const ticket = toTicketDto({
     ...row,
+    number,
     contact_email: contact.email,
     contact_phone: contact.phone,
     contact_name: contact.name,

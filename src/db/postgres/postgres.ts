@@ -24,7 +24,12 @@ const UNAVAILABLE_NODE_CODES = new Set([
 
 export const postgresDialect: Dialect = {
   name: 'postgres',
-  capabilities: { skipLocked: true, listenNotify: true, concurrentWriters: true },
+  capabilities: {
+    skipLocked: true,
+    listenNotify: true,
+    concurrentWriters: true,
+    writableCte: true,
+  },
   types: {
     id: 'text',
     text: 'text',

@@ -120,7 +120,12 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
 export const sqliteDialect: Dialect = {
   name: 'sqlite',
-  capabilities: { skipLocked: false, listenNotify: false, concurrentWriters: false },
+  capabilities: {
+    skipLocked: false,
+    listenNotify: false,
+    concurrentWriters: false,
+    writableCte: false,
+  },
   types: {
     id: 'text',
     text: 'text',

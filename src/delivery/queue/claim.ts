@@ -59,13 +59,13 @@ export interface Claim {
 }
 
 /**
- * A claim and the claimed deliveries' webhooks. Where the database is a
- * server (PostgreSQL: concurrent writers, data-modifying CTEs) this is one
- * statement, one round trip; on SQLite, the claim and then one read.
+ * A claim and the claimed deliveries' webhooks. With data-modifying CTEs
+ * (PostgreSQL) this is one statement, one round trip; on SQLite, the claim
+ * and then one read.
  */
 export async function claimWithWebhooks(db: Executor, o: ClaimOptions): Promise<Claim> {
   if (o.limit <= 0) return { deliveries: [], webhooks: new Map() };
-  if (!dialectOf(db).capabilities.concurrentWriters) {
+  if (!dialectOf(db).capabilities.writableCte) {
     const deliveries = await claimDueDeliveries(db, o);
     if (deliveries.length === 0) return { deliveries, webhooks: new Map() };
     const hooks = await db
