@@ -239,6 +239,13 @@ export class DeliveryWorker {
     // matters here is when anything else becomes due.
     const saturated = this.saturated(performance.now()).sort();
     const key = saturated.join(',');
+    // Only the earliest local retry is kept: once it is due, later ones this
+    // worker scheduled are known only to the database, so ask it again (a
+    // cached "nothing due" would otherwise sleep through them until the poll).
+    if (this.localNextDue !== null && this.localNextDue <= now) {
+      this.localNextDue = null;
+      this.nextDue = null;
+    }
     const cached = this.nextDue;
     if (
       cached === null ||
@@ -252,7 +259,6 @@ export class DeliveryWorker {
         key,
       };
     }
-    if (this.localNextDue !== null && this.localNextDue <= now) this.localNextDue = null;
     const times = [this.nextDue!.at, this.localNextDue].filter((t): t is number => t !== null);
     if (times.length === 0) return this.pollIntervalMs;
     return Math.min(this.pollIntervalMs, Math.max(0, Math.min(...times) - now));
