@@ -258,7 +258,7 @@ describe('SQLite storage faults [sqlite]', () => {
       }
       expect(
         samples.every((s) => s === 503),
-        samples.join(','),
+        `${samples.join(',')}\n${proc.describe()}`,
       ).toBe(true);
       const read = await api.call('GET', '/api/tickets');
       expect(read.status).toBe(503);

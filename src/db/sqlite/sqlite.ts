@@ -165,8 +165,12 @@ export function openSqlite(path: string, options: OpenOptions = {}): DatabaseHan
     native.pragma('busy_timeout = 5000');
     native.pragma('foreign_keys = ON');
     native.pragma('synchronous = NORMAL');
-    // Reads work on a read-only file; find out now, not at the first write.
-    const failure = file === ':memory:' ? null : probeWrite(native, file);
+    // Reads work on a read-only file; find out now, not at the first write. A
+    // second connection of a process (shareWith) skips it: the first one has
+    // checked, and storage failing since is for the guard to report, not a
+    // reason to fail the open (the disk filling while serve's thread starts).
+    const failure =
+      file === ':memory:' || options.shareWith !== undefined ? null : probeWrite(native, file);
     if (failure) throw failure;
   } catch (error) {
     native?.close();
