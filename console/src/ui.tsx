@@ -84,6 +84,27 @@ export function Alert({
 }
 
 /** Problems of one form field, by the field's root name (`events[2]` belongs to `events`). */
+/**
+ * A rejected form: the API's message, and the problems no field of the form
+ * shows under itself (each field shows its own with `problemsOf`).
+ */
+export function FormError({ message, problems }: { message: string; problems: FieldProblem[] }) {
+  return (
+    <Alert>
+      <p>{message}</p>
+      {problems.length > 0 && (
+        <ul>
+          {problems.map((p) => (
+            <li key={p.field + p.message}>
+              {p.field}: {p.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </Alert>
+  );
+}
+
 export function problemsOf(problems: FieldProblem[], name: string): FieldProblem[] {
   return problems.filter((p) => p.field === name || p.field.split(/[.[]/)[0] === name);
 }

@@ -16,7 +16,16 @@ import {
 } from '../api.js';
 import { CHANNEL_KINDS, type CredentialInput } from '../channel-kinds.js';
 import { Link, navigate } from '../router.js';
-import { Alert, Field, Loading, PageTitle, problemsOf, setFlash, useAsync } from '../ui.js';
+import {
+  Alert,
+  Field,
+  FormError,
+  Loading,
+  PageTitle,
+  problemsOf,
+  setFlash,
+  useAsync,
+} from '../ui.js';
 import { showOnce } from './channels.js';
 
 interface Form {
@@ -130,20 +139,7 @@ function ChannelForm({ channel }: { channel: Channel | null }) {
   return (
     <>
       <PageTitle title={channel ? `Edit ${channel.name}` : 'New channel'} />
-      {error && (
-        <Alert>
-          <p>{error}</p>
-          {other.length > 0 && (
-            <ul>
-              {other.map((p) => (
-                <li key={p.field + p.message}>
-                  {p.field}: {p.message}
-                </li>
-              ))}
-            </ul>
-          )}
-        </Alert>
-      )}
+      {error && <FormError message={error} problems={other} />}
       <form class="form" onSubmit={(e) => void submit(e)} noValidate>
         {channel ? (
           <p>

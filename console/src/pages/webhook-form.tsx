@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, api, errorText, webhookPath, type FieldProblem, type Webhook } from '../api.js';
 import { Link, navigate } from '../router.js';
 import { useDirectory, type Directory } from '../store.js';
-import { Alert, Field, Loading, PageTitle, problemsOf, setFlash } from '../ui.js';
+import { Alert, Field, FormError, Loading, PageTitle, problemsOf, setFlash } from '../ui.js';
 import { HookStatus } from './webhooks.js';
 
 const DEFAULT_RETRY = [1, 5, 30, 300, 1800, 7200];
@@ -194,20 +194,7 @@ function WebhookForm({
           <HookStatus hook={hook} />
         </p>
       )}
-      {error && (
-        <Alert>
-          <p>{error}</p>
-          {other.length > 0 && (
-            <ul>
-              {other.map((p) => (
-                <li key={p.field + p.message}>
-                  {p.field}: {p.message}
-                </li>
-              ))}
-            </ul>
-          )}
-        </Alert>
-      )}
+      {error && <FormError message={error} problems={other} />}
       <form class="form" onSubmit={(e) => void submit(e)} noValidate>
         {!hook && (
           <fieldset>
