@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { onLocalWake } from '../delivery/wake.js';
-import type { Logger } from '../logger.js';
 import type { MetricSnapshot } from '../metrics.js';
 import type { Background } from './background.js';
 
@@ -28,7 +27,6 @@ export type FromThread =
 
 export interface ThreadOptions {
   config: Config;
-  logger: Logger;
   /** The main thread's `DatabaseHandle.shared`. */
   shared: unknown;
   /** Relay this process's in-process wake-ups to the thread (no LISTEN/NOTIFY). */

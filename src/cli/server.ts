@@ -78,7 +78,6 @@ export async function runServer(
   if (roles.worker && roles.api) {
     const starting = startBackgroundThread({
       config,
-      logger,
       shared: database.shared,
       relayWakes: !database.dialect.capabilities.listenNotify,
       onFailure: (error) => {
