@@ -45,8 +45,15 @@ export class Metrics {
   constructor(
     db: Executor,
     clock: Clock,
+    /**
+     * `defaultMetrics`: Node's process metrics (once per process). `queueGauges`
+     * (default true): the gauges read from the database; off in a second thread
+     * whose counters another registry sums in (`addSource`).
+     */
     options: { defaultMetrics?: boolean; queueGauges?: boolean } = {},
   ) {
+    if (options.defaultMetrics)
+      collectDefaultMetrics({ register: this.registry, prefix: 'hookdesk_' });
     if (options.queueGauges === false) return;
     // One query per scrape sets both gauges: `pending` is registered (and so
     // collected) first, and sets `oldest` before the registry reads it.
@@ -66,8 +73,6 @@ export class Metrics {
       },
     });
     this.registry.registerMetric(oldest);
-    if (options.defaultMetrics)
-      collectDefaultMetrics({ register: this.registry, prefix: 'hookdesk_' });
   }
 
   /** Adds another thread's metrics to every scrape. */
