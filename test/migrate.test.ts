@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { describe, expect, inject, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { migrate } from '../src/db/migrate.js';
@@ -42,6 +43,32 @@ describe('migrations', () => {
       const first = await migrate(handle, new ManualClock());
       expect(first.applied).toEqual(MIGRATIONS.map((m) => m.name));
       expect((await migrate(handle, new ManualClock())).applied).toEqual([]);
+      await handle.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('0007 makes the queue indexes of an existing database partial [sqlite]', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookdesk-mig-'));
+    try {
+      const handle = openDatabase(`sqlite:${join(dir, 'up.db')}`);
+      const before = MIGRATIONS.slice(
+        0,
+        MIGRATIONS.findIndex((m) => m.name === '0007_queue_indexes'),
+      );
+      await migrate(handle, new ManualClock(), undefined, before);
+      const indexSql = async () => {
+        const r = await sql<{ name: string; sql: string | null }>`
+          select name, sql from sqlite_master where tbl_name = 'deliveries'`.execute(handle.db);
+        return Object.fromEntries(r.rows.map((row) => [row.name, row.sql ?? '']));
+      };
+      expect((await indexSql()).deliveries_due_idx).not.toContain('where');
+      expect((await migrate(handle, new ManualClock())).applied).toEqual(['0007_queue_indexes']);
+      const after = await indexSql();
+      expect(after.deliveries_due_idx).toContain(`where "status" = 'pending'`);
+      expect(after.deliveries_lease_idx).toContain(`where "status" = 'delivering'`);
+      expect(after.deliveries_completed_idx).toContain(`where "completed_at" is not null`);
       await handle.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { jobs } from './0003_jobs.js';
 import { email } from './0004_email.js';
 import { channels } from './0005_channels.js';
 import { sla } from './0006_sla.js';
+import { queueIndexes } from './0007_queue_indexes.js';
 
 export interface Migration {
   readonly name: string;
@@ -19,4 +20,12 @@ export interface Migration {
   up(db: Kysely<any>, t: ColumnTypes): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [core, webhooks, jobs, email, channels, sla];
+export const MIGRATIONS: readonly Migration[] = [
+  core,
+  webhooks,
+  jobs,
+  email,
+  channels,
+  sla,
+  queueIndexes,
+];

@@ -1,5 +1,6 @@
 /** Queue housekeeping: giving claims back, when to wake next, pruning, and gauges for /metrics. */
 import type { Executor } from '../../db/schema.js';
+import { DELIVERING, PENDING } from './states.js';
 
 /** On shutdown: deliveries this worker claimed but never attempted go back to pending, due now. */
 export async function releaseClaims(
@@ -32,7 +33,7 @@ export async function nextWakeAt(
   const pending = await db
     .selectFrom('deliveries')
     .select('next_attempt_at')
-    .where('status', '=', 'pending')
+    .where('status', '=', PENDING)
     .$if(excludeWebhookIds.length > 0, (q) => q.where('webhook_id', 'not in', excludeWebhookIds))
     .orderBy('next_attempt_at')
     .limit(1)
@@ -40,7 +41,7 @@ export async function nextWakeAt(
   const lease = await db
     .selectFrom('deliveries')
     .select('lease_until')
-    .where('status', '=', 'delivering')
+    .where('status', '=', DELIVERING)
     .orderBy('lease_until')
     .limit(1)
     .executeTakeFirst();
@@ -80,12 +81,12 @@ export async function queueStats(db: Executor, now: number): Promise<QueueStats>
   const count = await db
     .selectFrom('deliveries')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('status', '=', 'pending')
+    .where('status', '=', PENDING)
     .executeTakeFirstOrThrow();
   const oldest = await db
     .selectFrom('deliveries')
     .select('next_attempt_at')
-    .where('status', '=', 'pending')
+    .where('status', '=', PENDING)
     .where('next_attempt_at', '<=', now)
     .orderBy('next_attempt_at')
     .limit(1)

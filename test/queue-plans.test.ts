@@ -1,0 +1,103 @@
+/**
+ * The queue's hot queries use its partial indexes (migration 0007). A query
+ * whose predicate stopped matching them would still return the right rows,
+ * only by scanning every delivery ever made: this reads each statement's
+ * plan instead.
+ *
+ * Statements are captured as the real functions run them (a Kysely plugin
+ * that records each query), then explained with the same parameters. On
+ * PostgreSQL sequential scans are disabled for the EXPLAIN: on a table this
+ * small the planner would rightly prefer one.
+ */
+import { CompiledQuery, type KyselyPlugin, type RootOperationNode } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../src/clock.js';
+import type { Db } from '../src/db/schema.js';
+import { claimDueDeliveries } from '../src/delivery/queue/claim.js';
+import { nextWakeAt, pruneFinished, queueStats } from '../src/delivery/queue/maintenance.js';
+import { enabledDialects, openTestDatabase } from './support/harness.js';
+
+class Capture implements KyselyPlugin {
+  nodes: {
+    node: RootOperationNode;
+    queryId: Parameters<KyselyPlugin['transformQuery']>[0]['queryId'];
+  }[] = [];
+  transformQuery: KyselyPlugin['transformQuery'] = (args) => {
+    this.nodes.push({ node: args.node, queryId: args.queryId });
+    return args.node;
+  };
+  transformResult: KyselyPlugin['transformResult'] = async (args) => args.result;
+}
+
+for (const dialect of enabledDialects()) {
+  describe(`queue query plans [${dialect}]`, () => {
+    let db: Db;
+    let dispose: () => Promise<void>;
+    beforeAll(async () => {
+      const opened = await openTestDatabase(dialect, new ManualClock());
+      db = opened.handle.db;
+      dispose = opened.dispose;
+    });
+    afterAll(() => dispose());
+
+    /** The plan of every statement `run` executes, one text per statement. */
+    async function plansOf(run: (spy: Db) => Promise<unknown>): Promise<string[]> {
+      const capture = new Capture();
+      await run(db.withPlugin(capture));
+      const plans: string[] = [];
+      for (const { node, queryId } of capture.nodes) {
+        const q = db.getExecutor().compileQuery(node, queryId);
+        if (dialect === 'sqlite') {
+          const r = await db.executeQuery<{ detail: string }>(
+            CompiledQuery.raw(`explain query plan ${q.sql}`, [...q.parameters]),
+          );
+          plans.push(r.rows.map((row) => row.detail).join('\n'));
+        } else {
+          plans.push(
+            await db.transaction().execute(async (trx) => {
+              await trx.executeQuery(CompiledQuery.raw('set local enable_seqscan = off'));
+              const r = await trx.executeQuery<{ 'QUERY PLAN': string }>(
+                CompiledQuery.raw(`explain ${q.sql}`, [...q.parameters]),
+              );
+              return r.rows.map((row) => row['QUERY PLAN']).join('\n');
+            }),
+          );
+        }
+      }
+      return plans;
+    }
+
+    it('the claim reads due rows and expired leases through their indexes', async () => {
+      const plans = await plansOf((spy) =>
+        // SQLite runs writes in a transaction of the driver's own; the claim is one statement.
+        claimDueDeliveries(spy, {
+          owner: 'w',
+          now: 1_000,
+          leaseMs: 1_000,
+          limit: 8,
+          perWebhook: 4,
+          excludeWebhookIds: ['wh_excluded'],
+        }),
+      );
+      expect(plans).toHaveLength(1);
+      expect(plans[0]).toContain('deliveries_due_idx');
+      expect(plans[0]).toContain('deliveries_lease_idx');
+    });
+
+    it('the next wake-up and the queue gauges use the same indexes', async () => {
+      const wake = await plansOf((spy) => nextWakeAt(spy, ['wh_saturated']));
+      expect(wake).toHaveLength(2);
+      expect(wake[0]).toContain('deliveries_due_idx');
+      expect(wake[1]).toContain('deliveries_lease_idx');
+      const stats = await plansOf((spy) => queueStats(spy, 1_000));
+      expect(stats).toHaveLength(2);
+      for (const plan of stats) expect(plan).toContain('deliveries_due_idx');
+    });
+
+    it('retention finds finished deliveries by completion time', async () => {
+      const plans = await plansOf((spy) => pruneFinished(spy, 1_000));
+      expect(plans.length).toBeGreaterThanOrEqual(1);
+      expect(plans[0]).toContain('deliveries_completed_idx');
+    });
+  });
+}
