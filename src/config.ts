@@ -30,6 +30,11 @@ export interface Config {
   readonly deliveryTimeoutMs: number;
   /** Delivery attempts in flight per worker process. (Default: 32) */
   readonly workerConcurrency: number;
+  /**
+   * Delivery threads per process that runs the worker, each with its own
+   * connection and a share of `workerConcurrency`. (Default: 1)
+   */
+  readonly workerThreads: number;
   /** SMTP server URL for admin notifications and ticket email. (Default: unset: mail is logged) */
   readonly smtpUrl: string | undefined;
   /** From address of outgoing mail. (Default: "Hookdesk <hookdesk@localhost>") */
@@ -170,6 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     egressCaFile,
     deliveryTimeoutMs: int(env, 'HOOKDESK_DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
     workerConcurrency: int(env, 'HOOKDESK_WORKER_CONCURRENCY', 32, 1, 1024),
+    workerThreads: int(env, 'HOOKDESK_WORKER_THREADS', 1, 1, 16),
     smtpUrl,
     mailFrom: str(env, 'HOOKDESK_MAIL_FROM') ?? 'Hookdesk <hookdesk@localhost>',
     retentionDays: int(env, 'HOOKDESK_RETENTION_DAYS', 30, 1, 3650),

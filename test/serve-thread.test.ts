@@ -1,9 +1,10 @@
 /**
  * `hookdesk serve` as a real process: the API on the main thread, the
- * delivery worker on its background thread (src/cli/background-thread.ts),
- * each with its own connection. Tickets created through the API are
- * delivered to a real HTTPS receiver; /metrics counts the thread's attempts
- * with the main thread's gauges; SIGTERM stops both cleanly.
+ * background roles on a thread (src/cli/background-thread.ts) and, with
+ * HOOKDESK_WORKER_THREADS=2, a second delivery thread, each with its own
+ * connection. Tickets created through the API are delivered to a real HTTPS
+ * receiver; /metrics sums both threads' attempts with the main thread's
+ * gauges once; SIGTERM stops them all cleanly.
  */
 import { afterEach, expect, it } from 'vitest';
 import { freePort } from './support/cli.js';
@@ -32,8 +33,14 @@ forEachDialect('hookdesk serve with its background thread', (h) => {
       HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
       HOOKDESK_EGRESS_CA_FILE: CA_FILE,
       LOG_LEVEL: 'info',
+      HOOKDESK_WORKER_THREADS: '2',
     });
-    await serve.waitForLog('delivery worker started', 60_000);
+    await until(
+      'two delivery workers',
+      () => serve!.logged('delivery worker started').length >= 2,
+      60_000,
+      () => serve!.describe(),
+    );
     const api = new ApiClient(`http://127.0.0.1:${port}`, org.apiKey);
     const hook = await api.call('POST', '/api/webhooks', {
       name: 'thread',
@@ -63,7 +70,7 @@ forEachDialect('hookdesk serve with its background thread', (h) => {
     );
     expect(arrivals()).toBe(TICKETS);
 
-    // The thread logged the attempts; the main thread serves the API.
+    // The threads logged the attempts; the main thread serves the API.
     // Logged once recorded, which may follow the arrival by a batch.
     await until(
       `${TICKETS} attempt log lines`,
@@ -72,7 +79,7 @@ forEachDialect('hookdesk serve with its background thread', (h) => {
       () => serve!.describe(),
     );
     const attempts = serve.logged('delivery attempt');
-    expect(attempts.every((l) => l.thread === 'background')).toBe(true);
+    expect(attempts.every((l) => l.thread === 'background' || l.thread === 'delivery')).toBe(true);
 
     const metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
     const succeeded =

@@ -11,18 +11,33 @@ import { openDatabase } from '../db/open.js';
 import { emitLocalWake } from '../delivery/wake.js';
 import { createLogger } from '../logger.js';
 import { Metrics } from '../metrics.js';
-import { startBackground } from './background.js';
+import { startBackground, type BackgroundRoles, type Slots } from './background.js';
 import type { FromThread, ToThread } from './background-thread.js';
 
 const port = parentPort!;
-const { config, shared } = workerData as { config: Config; shared: unknown };
+const { config, shared, roles, slots } = workerData as {
+  config: Config;
+  shared: unknown;
+  roles: BackgroundRoles;
+  slots: Slots;
+};
 const send = (m: FromThread) => port.postMessage(m);
 
-const logger = createLogger(config.logLevel).child({ thread: 'background' });
+const logger = createLogger(config.logLevel).child({
+  thread: roles === 'all' ? 'background' : 'delivery',
+});
 const database = openDatabase(config.databaseUrl, { shareWith: shared });
 // Delivery counters only: the main thread's registry has the queue gauges and process metrics.
 const metrics = new Metrics(database.db, systemClock, { queueGauges: false });
-const background = startBackground({ config, database, clock: systemClock, logger, metrics });
+const background = startBackground({
+  config,
+  database,
+  clock: systemClock,
+  logger,
+  metrics,
+  roles,
+  slots,
+});
 
 port.on('message', (m: ToThread) => {
   switch (m.type) {

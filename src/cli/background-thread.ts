@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import { onLocalWake } from '../delivery/wake.js';
 import type { MetricSnapshot } from '../metrics.js';
-import type { Background } from './background.js';
+import type { Background, BackgroundRoles, Slots } from './background.js';
 
 /** Messages from the main thread. */
 export type ToThread = { type: 'wake' } | { type: 'metrics'; id: number } | { type: 'stop' };
@@ -27,6 +27,8 @@ export type FromThread =
 
 export interface ThreadOptions {
   config: Config;
+  roles: BackgroundRoles;
+  slots: Slots;
   /** The main thread's `DatabaseHandle.shared`. */
   shared: unknown;
   /** Relay this process's in-process wake-ups to the thread (no LISTEN/NOTIFY). */
@@ -53,7 +55,7 @@ const ENTRY = fromSource
 export async function startBackgroundThread(opts: ThreadOptions): Promise<BackgroundThread> {
   const thread = new Worker(ENTRY, {
     eval: fromSource,
-    workerData: { config: opts.config, shared: opts.shared },
+    workerData: { config: opts.config, shared: opts.shared, roles: opts.roles, slots: opts.slots },
   });
   let stopping = false;
   let nextId = 0;

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { DatabaseHandle } from '../db/dialect.js';
 import { createDeliveryContext } from '../delivery/context.js';
 import { startRetention } from '../delivery/retention.js';
-import { DeliveryWorker } from '../delivery/worker.js';
+import { DEFAULT_PER_WEBHOOK, DeliveryWorker } from '../delivery/worker.js';
 import { jobHandlers } from '../jobs/handlers.js';
 import { JobRunner } from '../jobs/runner.js';
 import type { Logger } from '../logger.js';
@@ -21,14 +21,46 @@ export interface Background {
   stop(): Promise<void>;
 }
 
+/**
+ * `all`: every background role. `delivery`: only a delivery worker, for the
+ * extra delivery threads of HOOKDESK_WORKER_THREADS; jobs and retention need
+ * no more than one runner per process.
+ */
+export type BackgroundRoles = 'all' | 'delivery';
+
+/** A delivery worker's slots: the process's, or one thread's share of them. */
+export interface Slots {
+  concurrency: number;
+  perWebhook: number;
+}
+
+/**
+ * The process's slots (HOOKDESK_WORKER_CONCURRENCY in all, DEFAULT_PER_WEBHOOK
+ * per webhook) split between `threads` delivery workers as evenly as whole
+ * numbers allow, at least one each.
+ */
+export function splitSlots(config: Config, threads: number): Slots[] {
+  const split = (total: number, i: number) =>
+    Math.max(1, Math.floor(total / threads) + (i < total % threads ? 1 : 0));
+  return Array.from({ length: threads }, (_, i) => ({
+    concurrency: split(config.workerConcurrency, i),
+    perWebhook: split(DEFAULT_PER_WEBHOOK, i),
+  }));
+}
+
 export function startBackground(deps: {
   config: Config;
   database: DatabaseHandle;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  roles?: BackgroundRoles;
+  /** (Default: all of the process's: splitSlots(config, 1)[0]) */
+  slots?: Slots;
 }): Background {
   const { config, database, clock, logger, metrics } = deps;
+  const slots = deps.slots ?? splitSlots(config, 1)[0]!;
+  const all = (deps.roles ?? 'all') === 'all';
   const delivery = createDeliveryContext(config);
   const mailer = createMailer(config, logger);
   const worker = new DeliveryWorker(
@@ -41,27 +73,28 @@ export function startBackground(deps: {
       metrics,
       databaseUrl: config.databaseUrl,
     },
-    { concurrency: config.workerConcurrency, timeoutMs: config.deliveryTimeoutMs },
+    { ...slots, timeoutMs: config.deliveryTimeoutMs },
   );
   worker.start();
-  const jobs = new JobRunner({
-    database,
-    clock,
-    logger,
-    handlers: jobHandlers({ database, clock, logger, mailer }),
-  });
-  jobs.start();
-  const stopRetention = startRetention(database.db, clock, config.retentionDays, logger);
-  logger.info(
-    { workerId: worker.id, concurrency: config.workerConcurrency },
-    'delivery worker started',
-  );
+  const jobs = all
+    ? new JobRunner({
+        database,
+        clock,
+        logger,
+        handlers: jobHandlers({ database, clock, logger, mailer }),
+      })
+    : null;
+  jobs?.start();
+  const stopRetention = all
+    ? startRetention(database.db, clock, config.retentionDays, logger)
+    : () => {};
+  logger.info({ workerId: worker.id, ...slots }, 'delivery worker started');
   return {
     workerId: worker.id,
     async stop() {
       stopRetention();
       await worker.stop();
-      await jobs.stop();
+      await jobs?.stop();
       await delivery.close();
       mailer.close();
     },

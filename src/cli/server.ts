@@ -6,7 +6,9 @@
  *
  * `serve` (both) runs the background roles on a thread of their own
  * (./background-thread.ts); `worker` runs them on the main thread and never
- * loads the HTTP app.
+ * loads the HTTP app. HOOKDESK_WORKER_THREADS > 1 adds delivery-only threads
+ * to either: one thread's event loop tops out at a few thousand attempts per
+ * second (bench/RESULTS.md).
  */
 import type { FastifyInstance } from 'fastify';
 import { systemClock } from '../clock.js';
@@ -15,8 +17,14 @@ import { createDeliveryContext, type DeliveryContext } from '../delivery/context
 import { createLogger } from '../logger.js';
 import { Metrics } from '../metrics.js';
 import { prepareDatabase, type Prepared } from '../runtime.js';
-import { startBackground, type Background } from './background.js';
-import { startBackgroundThread } from './background-thread.js';
+import {
+  splitSlots,
+  startBackground,
+  type Background,
+  type BackgroundRoles,
+  type Slots,
+} from './background.js';
+import { startBackgroundThread, type BackgroundThread } from './background-thread.js';
 
 export interface Roles {
   api: boolean;
@@ -42,7 +50,7 @@ export async function runServer(
   let delivery: DeliveryContext | null = null;
   let app: FastifyInstance | null = null;
   // Set before anything that takes time, so a signal during start-up still stops cleanly.
-  let background: Promise<Background | null> = Promise.resolve(null);
+  let background: Promise<Started | null> = Promise.resolve(null);
   let stopping = false;
   const stop = (signal: string, code = 0) => {
     if (stopping) return;
@@ -75,20 +83,57 @@ export async function runServer(
   }
 
   if (stopping) return;
-  if (roles.worker && roles.api) {
-    const starting = startBackgroundThread({
-      config,
-      shared: database.shared,
-      relayWakes: !database.dialect.capabilities.listenNotify,
-      onFailure: (error) => {
-        logger.fatal({ err: error }, 'the background thread failed; exiting');
-        stop('background thread failure', 1);
-      },
-    });
-    background = starting;
-    const thread = await starting;
-    metrics.addSource(() => thread.metrics());
-  } else if (roles.worker) {
-    background = Promise.resolve(startBackground({ config, database, clock, logger, metrics }));
+  if (roles.worker) {
+    const [first, ...others] = splitSlots(config, config.workerThreads);
+    const thread = (threadRoles: BackgroundRoles, slots: Slots) =>
+      startBackgroundThread({
+        config,
+        roles: threadRoles,
+        slots,
+        shared: database.shared,
+        relayWakes: !database.dialect.capabilities.listenNotify,
+        onFailure: (error) => {
+          logger.fatal({ err: error }, 'a background thread failed; exiting');
+          stop('background thread failure', 1);
+        },
+      });
+    // `serve` keeps its main thread for the API: every background role runs on
+    // a thread. `worker` runs them on its main thread. Either way,
+    // HOOKDESK_WORKER_THREADS - 1 more threads run delivery workers only, and
+    // the process's delivery slots are shared out between them all.
+    const extra = others.map((slots) => thread('delivery', slots));
+    const starting = roles.api ? [thread('all', first!), ...extra] : extra;
+    const local = roles.api
+      ? null
+      : startBackground({ config, database, clock, logger, metrics, slots: first });
+    const started = startedTogether(local, starting);
+    background = started;
+    for (const t of (await started).threads) metrics.addSource(() => t.metrics());
   }
+}
+
+interface Started extends Background {
+  threads: BackgroundThread[];
+}
+
+/**
+ * The process's background roles as one: stopped together. If a thread fails
+ * to start, the ones that did are stopped and the failure is thrown.
+ */
+async function startedTogether(
+  local: Background | null,
+  starting: Promise<BackgroundThread>[],
+): Promise<Started> {
+  const settled = await Promise.allSettled(starting);
+  const threads = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const all = [...(local ? [local] : []), ...threads];
+  const stopAll = async () => {
+    await Promise.all(all.map((b) => b.stop()));
+  };
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  return { workerId: all.map((b) => b.workerId).join(','), threads, stop: stopAll };
 }

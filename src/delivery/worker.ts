@@ -29,10 +29,13 @@ import { onLocalWake } from './wake.js';
 /** Shortest interval between claims that are not draining a backlog (see `loop`). */
 const CLAIM_PACE_MS = 5;
 
+/** Attempts in flight per webhook in a process, unless told otherwise. */
+export const DEFAULT_PER_WEBHOOK = 4;
+
 export interface WorkerOptions {
-  /** Attempts in flight in this process. (Default: 32, from HOOKDESK_WORKER_CONCURRENCY) */
+  /** Attempts in flight in this worker. (HOOKDESK_WORKER_CONCURRENCY, or a thread's share of it) */
   concurrency: number;
-  /** Attempts in flight per webhook in this process. (Default: 4) */
+  /** Attempts in flight per webhook in this worker. (Default: DEFAULT_PER_WEBHOOK) */
   perWebhook?: number;
   /** Whole-request timeout of one attempt, ms. (Default: 10000) */
   timeoutMs: number;
@@ -103,7 +106,7 @@ export class DeliveryWorker {
       gatherTarget: opts.concurrency,
       gatherMs: 5,
     });
-    this.perWebhook = opts.perWebhook ?? 4;
+    this.perWebhook = opts.perWebhook ?? DEFAULT_PER_WEBHOOK;
     this.leaseMs = opts.leaseMs ?? 2 * opts.timeoutMs + 5_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 5_000;
     // As many claimed ahead as on the wire: claims (and so transactions) of a
