@@ -48,6 +48,8 @@ const config: BenchConfig = {
   seconds: int('BENCH_SECONDS', 10),
   rate: int('BENCH_RATE', 500),
   concurrency: int('BENCH_CONCURRENCY', 32),
+  rawConcurrency: int('BENCH_RAW_CONCURRENCY', 32),
+  workerThreads: int('BENCH_WORKER_THREADS', 1),
   timeoutMs: int('BENCH_TIMEOUT_MS', 10_000, 100),
   memoryBacklog: int('BENCH_MEMORY_BACKLOG', full ? 1_000_000 : 100_000),
   memoryDrainSeconds: int('BENCH_MEMORY_DRAIN_SECONDS', full ? 1_800 : 180),

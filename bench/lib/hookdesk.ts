@@ -96,12 +96,13 @@ export class HookdeskProcess {
   }
 
   /** Waits for a pino line with this `msg`; throws with the log's tail if the process dies or time runs out. */
-  async waitForLog(msg: string, timeoutMs = 30_000): Promise<void> {
+  /** Until `msg` has been logged `times` times (once per delivery thread, say). */
+  async waitForLog(msg: string, timeoutMs = 30_000, times = 1): Promise<void> {
     const needle = `"msg":"${msg}"`;
     const ok = await until(
       () => {
         if (!this.running) return true;
-        return this.log().includes(needle);
+        return this.log().split(needle).length - 1 >= times;
       },
       timeoutMs,
       100,

@@ -24,6 +24,10 @@ export interface BenchConfig {
   seconds: number;
   rate: number;
   concurrency: number;
+  /** Requests in flight of the raw client (figure 1). */
+  rawConcurrency: number;
+  /** HOOKDESK_WORKER_THREADS of every Hookdesk process. */
+  workerThreads: number;
   timeoutMs: number;
   memoryBacklog: number;
   memoryDrainSeconds: number;
@@ -152,6 +156,7 @@ function hookdeskEnv(ctx: Ctx, extra: Record<string, string> = {}): Record<strin
   return {
     DATABASE_URL: ctx.databaseUrl,
     HOOKDESK_WORKER_CONCURRENCY: String(ctx.config.concurrency),
+    HOOKDESK_WORKER_THREADS: String(ctx.config.workerThreads),
     HOOKDESK_DELIVERY_TIMEOUT_MS: String(ctx.config.timeoutMs),
     LOG_LEVEL: ctx.config.logLevel,
     ...extra,
@@ -233,7 +238,7 @@ async function rawCeiling(ctx: Ctx, webhookIds: string[]): Promise<RawFigure> {
   const job: RawJob = {
     databaseUrl: ctx.databaseUrl,
     webhookIds,
-    concurrency: ctx.config.concurrency,
+    concurrency: ctx.config.rawConcurrency,
     caFile: CA_FILE,
     maxSeconds: Math.max(60, ctx.config.seconds * 6),
   };
@@ -258,7 +263,7 @@ async function rawCeiling(ctx: Ctx, webhookIds: string[]): Promise<RawFigure> {
     },
   );
   if (!reply.ok || !reply.result) throw new Error(`raw client failed: ${reply.error}`);
-  return { ...reply.result, concurrency: ctx.config.concurrency, receiverCpuMs: NaN };
+  return { ...reply.result, concurrency: ctx.config.rawConcurrency, receiverCpuMs: NaN };
 }
 
 /** Figures 1 and 2: a backlog over N webhooks; the raw ceiling on its payloads, then a worker drains it. */
@@ -279,7 +284,7 @@ export async function drainPhase(
 
   let raw: RawFigure | null = null;
   if (config.phases.has('raw')) {
-    ctx.log(`  raw ceiling: undici, ${config.concurrency} concurrent…`);
+    ctx.log(`  raw ceiling: undici, ${config.rawConcurrency} concurrent…`);
     const receiverCpu0 = cpuMs(receiver.pid);
     raw = await rawCeiling(ctx, hooks);
     raw.receiverCpuMs = cpuMs(receiver.pid) - receiverCpu0;
@@ -290,7 +295,9 @@ export async function drainPhase(
   }
   if (!config.phases.has('drain')) return { raw, drain: null };
 
-  ctx.log(`  draining with a hookdesk worker (concurrency ${config.concurrency})…`);
+  ctx.log(
+    `  draining with a hookdesk worker (concurrency ${config.concurrency}, ${config.workerThreads} delivery thread(s))…`,
+  );
   const before = listProfiles(ctx.profileDir);
   const connectionsBefore = await receiver.connections();
   const worker = new HookdeskProcess({
@@ -302,7 +309,7 @@ export async function drainPhase(
   });
   let peakRssMb = NaN;
   try {
-    await worker.waitForLog('delivery worker started');
+    await worker.waitForLog('delivery worker started', 30_000, config.workerThreads);
     const workerCpu0 = worker.cpuMs();
     const receiverCpu0 = cpuMs(receiver.pid);
     const db0 = await backendsCpu(ctx);
@@ -429,7 +436,7 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
   });
   const base = `http://127.0.0.1:${port}`;
   try {
-    await serve.waitForLog('delivery worker started');
+    await serve.waitForLog('delivery worker started', 30_000, ctx.config.workerThreads);
     const hook = (key: string, url: string, extra: Record<string, unknown> = {}) =>
       api<{ id: string }>(base, key, 'POST', '/api/webhooks', {
         name: 'bench',
@@ -638,7 +645,7 @@ export async function memoryPhase(ctx: Ctx, full: boolean): Promise<MemoryFigure
     cwd: ctx.workDir,
   });
   try {
-    await worker.waitForLog('delivery worker started', 60_000);
+    await worker.waitForLog('delivery worker started', 60_000, config.workerThreads);
     const startRssMb = worker.memory()?.rssMb ?? NaN;
     const startedAt = Date.now();
     const bound = config.memoryDrainSeconds * 1000;

@@ -96,7 +96,7 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
   return [
     `### ${db} — ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}`,
     '',
-    `Load average before/after: ${r.loadBefore} / ${r.loadAfter}; this dialect took ${fmt(r.seconds)} s. Worker concurrency ${c.concurrency}, attempt timeout ${c.timeoutMs} ms.`,
+    `Load average before/after: ${r.loadBefore} / ${r.loadAfter}; this dialect took ${fmt(r.seconds)} s. Worker concurrency ${c.concurrency} per process, ${c.workerThreads} delivery thread(s) per process, attempt timeout ${c.timeoutMs} ms.`,
     '',
     '| Figure | Measured | Target | |',
     '|---|---|---|---|',
