@@ -4,8 +4,9 @@
  * others. Bounds are generous multiples of the targets, far below the
  * 5-second safety-net poll, so they fail only when the mechanism is missing.
  */
+import type { KyselyPlugin } from 'kysely';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { systemClock } from '../src/clock.js';
+import { ManualClock, systemClock } from '../src/clock.js';
 import type { DeliveryWorker } from '../src/delivery/worker.js';
 import { forEachDialect } from './support/harness.js';
 import { CA_FILE, Receiver } from './support/receiver.js';
@@ -57,6 +58,49 @@ forEachDialect(
         await idle();
       }
       expect(Math.max(...latencies)).toBeLessThan(1_000);
+    });
+
+    it('claims again at once when a delivery falls due between a claim and the next-wake query', async () => {
+      receiver.respond = () => ({ status: 200 });
+      const org = await h.createOrg();
+      const hook = await createWebhook(h, org, {
+        url: receiver.url('/between'),
+        events: ['ticket.created'],
+      });
+      const t = Date.now();
+      // The worker's clock reads t until its first claim has answered (nothing due
+      // yet), then t + 10: the delivery, due at t + 5, fell due during the claim,
+      // as it can while a PostgreSQL claim is on the wire.
+      const clock = new ManualClock(t);
+      // The claim is the worker's first raw SQL statement (the others are built).
+      let claim: unknown = null;
+      let advanced = false;
+      const plugin: KyselyPlugin = {
+        transformQuery(a) {
+          if (claim === null && a.node.kind === 'RawNode') claim = a.queryId;
+          return a.node;
+        },
+        transformResult(a) {
+          if (!advanced && a.queryId === claim) {
+            advanced = true;
+            clock.advance(10);
+          }
+          return Promise.resolve(a.result);
+        },
+      };
+      await createTicket(h, org);
+      await h.db
+        .updateTable('deliveries')
+        .set({ next_attempt_at: t + 5 })
+        .where('webhook_id', '=', hook.id)
+        .execute();
+      const before = receiver.received.length;
+      const started = Date.now();
+      start({ clock, database: { ...h.database, db: h.db.withPlugin(plugin) }, listen: false });
+      await receiver.waitFor(before + 1, 4_000);
+      expect(advanced).toBe(true);
+      // Not at the 5 s poll.
+      expect(receiver.received[before]!.at - started).toBeLessThan(1_500);
     });
 
     it('retries on the policy schedule in real time', async () => {

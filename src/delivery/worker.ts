@@ -88,7 +88,8 @@ export class DeliveryWorker {
   private readonly prefetch: number;
   private readonly minClaim: number;
   private readonly maxReadyMs: number;
-  private lastClaim = { at: 0, full: false };
+  /** The last claim: when it ran (performance.now()), the clock time it claimed as of, and whether it filled its limit. */
+  private lastClaim = { at: 0, asOf: 0, full: false };
   /** When each webhook last answered (any HTTP response), for `capFor`. */
   private readonly answeredAt = new Map<string, number>();
   /** The database's answer to "when is the next claimable delivery due", and when it was asked. */
@@ -119,7 +120,10 @@ export class DeliveryWorker {
 
   /** Claims what is due now, attempts it all, and resolves when every attempt is recorded. */
   async runOnce(): Promise<number> {
-    const started = await this.claim(this.opts.concurrency - this.sending - this.ready.length);
+    const started = await this.claim(
+      this.opts.concurrency - this.sending - this.ready.length,
+      this.deps.clock.now(),
+    );
     this.launch();
     // Bounded: each pass starts at least one, or gives back what waited too long.
     for (let i = 0; i <= started && (this.inflight.size > 0 || this.ready.length > 0); i++) {
@@ -207,10 +211,21 @@ export class DeliveryWorker {
         full = this.room() <= 0;
         // A full batch means more may be due right now.
         if (claimed > 0 && claimed === free && !full) continue;
-        // Nothing claimable although something is due means every due row belongs to a
-        // webhook already at its in-flight bound: wait for a slot, not for the clock.
-        const wait = full || !claimNow ? this.pollIntervalMs : await this.untilNextDue();
-        await this.sleep(claimNow && claimed === 0 && wait === 0 ? this.pollIntervalMs : wait);
+        if (full || !claimNow) {
+          await this.sleep(this.pollIntervalMs); // a freed slot wakes the loop
+          continue;
+        }
+        const { wait, dueAt } = await this.untilNextDue();
+        if (wait > 0 || claimed > 0) {
+          await this.sleep(wait);
+          continue;
+        }
+        // Due now, yet the claim took nothing. Fallen due since the claim looked
+        // (on PostgreSQL the claim's round trip takes milliseconds): claim again.
+        // Due when it looked: every due row belongs to a webhook at its in-flight
+        // bound, so wait for a slot, not for the clock.
+        if (dueAt !== null && dueAt > this.lastClaim.asOf) continue;
+        await this.sleep(this.pollIntervalMs);
       } catch (error) {
         logger.error({ err: error }, 'delivery loop error; retrying shortly');
         await this.sleep(1_000);
@@ -234,12 +249,13 @@ export class DeliveryWorker {
   }
 
   /**
-   * How long to sleep until something becomes claimable. The database is
+   * How long to sleep until something becomes claimable, and when that is
+   * (null: nothing is pending or leased). The database is
    * asked at most once a second while its answer is still in the future (a
    * new delivery wakes the loop anyway); retries this worker schedules itself
    * are known here without asking.
    */
-  private async untilNextDue(): Promise<number> {
+  private async untilNextDue(): Promise<{ wait: number; dueAt: number | null }> {
     const now = this.deps.clock.now();
     // Webhooks at their bound wake the loop when a request of theirs ends; what
     // matters here is when anything else becomes due.
@@ -266,8 +282,9 @@ export class DeliveryWorker {
       };
     }
     const times = [this.nextDue!.at, this.localNextDue].filter((t): t is number => t !== null);
-    if (times.length === 0) return this.pollIntervalMs;
-    return Math.min(this.pollIntervalMs, Math.max(0, Math.min(...times) - now));
+    if (times.length === 0) return { wait: this.pollIntervalMs, dueAt: null };
+    const dueAt = Math.min(...times);
+    return { wait: Math.min(this.pollIntervalMs, Math.max(0, dueAt - now)), dueAt };
   }
 
   /** Notes a retry this worker just scheduled, for `untilNextDue`. */
@@ -295,10 +312,11 @@ export class DeliveryWorker {
   /** A claim, noting when it ran and whether it filled its limit (a backlog is waiting). */
   private async claimPaced(limit: number): Promise<number> {
     const at = performance.now();
-    const claimed = await this.claim(limit);
+    const asOf = this.deps.clock.now();
+    const claimed = await this.claim(limit, asOf);
     // A claim that filled its limit, or took a webhook's whole per-claim share,
     // found a backlog: the next one is not paced.
-    this.lastClaim = { at, full: claimed >= limit || claimed >= this.perWebhook };
+    this.lastClaim = { at, asOf, full: claimed >= limit || claimed >= this.perWebhook };
     return claimed;
   }
 
@@ -326,7 +344,7 @@ export class DeliveryWorker {
   }
 
   /** Claims up to `limit` due deliveries into `ready`; returns how many it kept. */
-  private async claim(limit: number): Promise<number> {
+  private async claim(limit: number, asOf: number): Promise<number> {
     if (limit <= 0) return 0;
     const { db } = this.deps.database;
     const now = performance.now();
@@ -334,7 +352,7 @@ export class DeliveryWorker {
     const saturated = this.saturated(now);
     const { deliveries: claimed, webhooks: byId } = await claimWithWebhooks(db, {
       owner: this.id,
-      now: this.deps.clock.now(),
+      now: asOf,
       leaseMs: this.leaseMs,
       limit,
       perWebhook: this.perWebhook,

@@ -1,5 +1,6 @@
 /** A delivery worker wired to a harness's database, clock and egress agent. */
 import type { Clock } from '../../src/clock.js';
+import type { DatabaseHandle } from '../../src/db/dialect.js';
 import { createLogger } from '../../src/logger.js';
 import { createMailer } from '../../src/mail/mailer.js';
 import { DeliveryWorker, type WorkerOptions } from '../../src/delivery/worker.js';
@@ -14,13 +15,15 @@ export function testWorker(
     listen?: boolean;
     /** Scheduling clock for the worker. (Default: the harness clock) */
     clock?: Clock;
+    /** (Default: the harness's database) */
+    database?: DatabaseHandle;
   } = {},
 ): DeliveryWorker {
   const logger = createLogger(process.env.HOOKDESK_TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent');
   const delivery = opts.delivery ?? h.delivery;
   return new DeliveryWorker(
     {
-      database: h.database,
+      database: opts.database ?? h.database,
       clock: opts.clock ?? h.clock,
       logger,
       mailer: createMailer(
