@@ -17,9 +17,16 @@ const local = new EventEmitter();
 local.setMaxListeners(0);
 
 export async function wakeWorkers(trx: Executor): Promise<void> {
-  if (dialectOf(trx).capabilities.listenNotify)
-    await sql`select pg_notify(${WAKE_CHANNEL}, '')`.execute(trx);
+  if (dialectOf(trx).capabilities.listenNotify) await sql`select ${notifyWorkers()}`.execute(trx);
   local.emit('wake');
+}
+
+/**
+ * The NOTIFY as an SQL expression (`listenNotify` dialects), for a statement
+ * that writes deliveries and wakes workers at once. Call `emitLocalWake` too.
+ */
+export function notifyWorkers() {
+  return sql<string>`pg_notify(${WAKE_CHANNEL}, '')`;
 }
 
 /** Wakes every loop of this process (the PostgreSQL listener relays notifications here). */

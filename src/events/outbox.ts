@@ -7,9 +7,16 @@
  */
 import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
-import type { Executor } from '../db/schema.js';
+import { dialectOf } from '../db/registry.js';
+import type { DeliveriesTable, EventsTable, Executor } from '../db/schema.js';
 import { newId } from '../ids.js';
-import { createDeliveries } from '../delivery/queue/fanout.js';
+import {
+  deliveryRows,
+  loadSubscriptions,
+  surveysOf,
+  type Subscription,
+} from '../delivery/queue/fanout.js';
+import { emitLocalWake, notifyWorkers, wakeWorkers } from '../delivery/wake.js';
 import type { SurveyEventType, TicketEventType } from './catalog.js';
 
 export type EventInput =
@@ -44,16 +51,25 @@ function envelope(input: EventInput, eventId: string, timestamp: string): object
   };
 }
 
+export interface EmitOptions {
+  /**
+   * The organization's subscriptions (`loadSubscriptions`, with the events'
+   * surveys), read earlier in the transaction; read here when omitted.
+   */
+  subscriptions?: readonly Subscription[];
+}
+
 /** Stores events inside `trx`. Call it from the same transaction as the change. */
 export async function emitEvents(
   trx: Executor,
   clock: Clock,
   inputs: readonly EventInput[],
+  opts: EmitOptions = {},
 ): Promise<StoredEvent[]> {
   if (inputs.length === 0) return [];
   const createdAt = clock.now();
   const timestamp = iso(createdAt);
-  const rows = inputs.map((input) => {
+  const rows: EventsTable[] = inputs.map((input) => {
     const id = newId();
     return {
       id,
@@ -65,19 +81,18 @@ export async function emitEvents(
       created_at: createdAt,
     };
   });
-  await trx.insertInto('events').values(rows).execute();
   // Fan-out in the same transaction: the deliveries commit (or not) with the event.
-  await createDeliveries(
-    trx,
-    clock,
-    rows.map((r) => ({
-      id: r.id,
-      organizationId: r.organization_id,
-      surveyId: r.survey_id,
-      type: r.type,
-      payload: r.payload,
-    })),
-  );
+  const fanout = rows.map((r) => ({
+    id: r.id,
+    organizationId: r.organization_id,
+    surveyId: r.survey_id,
+    type: r.type,
+    payload: r.payload,
+  }));
+  const subscriptions =
+    opts.subscriptions ??
+    (await loadSubscriptions(trx, rows[0]!.organization_id, surveysOf(fanout)));
+  await store(trx, rows, deliveryRows(fanout, subscriptions, clock.now()));
   return rows.map((r) => ({
     id: r.id,
     organizationId: r.organization_id,
@@ -85,4 +100,33 @@ export async function emitEvents(
     createdAt: r.created_at,
     payload: r.payload,
   }));
+}
+
+/**
+ * Events, their deliveries and the workers' wake-up. With data-modifying CTEs
+ * (PostgreSQL) one statement, one round trip: ticket creation runs this while
+ * it holds the organization's number counter, and every round trip there
+ * made concurrent creations in the organization wait longer.
+ */
+async function store(
+  trx: Executor,
+  events: readonly EventsTable[],
+  deliveries: readonly DeliveriesTable[],
+): Promise<void> {
+  const { writableCte, listenNotify } = dialectOf(trx).capabilities;
+  if (writableCte && listenNotify && deliveries.length > 0) {
+    await trx
+      .with('stored_events', (db) => db.insertInto('events').values(events).returning('id'))
+      .with('stored_deliveries', (db) =>
+        db.insertInto('deliveries').values(deliveries).returning('id'),
+      )
+      .selectNoFrom(notifyWorkers().as('notified'))
+      .execute();
+    emitLocalWake();
+    return;
+  }
+  await trx.insertInto('events').values(events).execute();
+  if (deliveries.length === 0) return;
+  await trx.insertInto('deliveries').values(deliveries).execute();
+  await wakeWorkers(trx);
 }

@@ -14,6 +14,7 @@ import type {
 } from '../db/schema.js';
 import { Problems, invalid } from '../errors.js';
 import { emitEvents } from '../events/outbox.js';
+import { loadSubscriptions } from '../delivery/queue/fanout.js';
 import { newId } from '../ids.js';
 import { findUser } from '../users/users.repository.js';
 import { getSlaPolicy } from '../sla/policy.js';
@@ -98,9 +99,11 @@ export async function createTicket(
   };
   // Taking the number locks the organization's counter until commit, and
   // concurrent creations in the organization wait for it: everything that
-  // does not need the number (the contact, the policy, the SLA timers) comes
-  // first; only the ticket, its events and their deliveries come after.
+  // does not need the number (the contact, the policy, the SLA timers, the
+  // webhooks to deliver to) comes first; only the ticket, its events and
+  // their deliveries come after (on PostgreSQL two statements).
   await syncSlaTimers(trx, clock, null, row, policy.warningPercent);
+  const subscriptions = await loadSubscriptions(trx, organizationId);
   const number = await insertNumberedTicket(trx, row);
   const ticket = toTicketDto({
     ...row,
@@ -109,7 +112,7 @@ export async function createTicket(
     contact_phone: contact.phone,
     contact_name: contact.name,
   });
-  await emitEvents(trx, clock, creationEvents(ticket));
+  await emitEvents(trx, clock, creationEvents(ticket), { subscriptions });
   return ticket;
 }
 

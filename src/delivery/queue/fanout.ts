@@ -2,11 +2,13 @@
  * Fan-out: one pending delivery per active webhook subscribed to an event,
  * written in the event's own transaction (SPEC §6.1). The delivery copies the
  * event's payload bytes, which every attempt then sends unchanged.
+ *
+ * Split in two so the outbox can write events and deliveries together: the
+ * subscriptions (a read, which may come early in the transaction), then the
+ * rows (pure).
  */
-import type { Clock } from '../../clock.js';
-import type { Executor } from '../../db/schema.js';
+import type { DeliveriesTable, Executor } from '../../db/schema.js';
 import { newId } from '../../ids.js';
-import { wakeWorkers } from '../wake.js';
 
 export interface FanoutEvent {
   id: string;
@@ -17,21 +19,27 @@ export interface FanoutEvent {
   payload: string;
 }
 
-/** Returns the number of deliveries created. */
-export async function createDeliveries(
+/** An active webhook and what it receives. */
+export interface Subscription {
+  id: string;
+  surveyId: string | null;
+  events: ReadonlySet<string>;
+  attemptsAllowed: number;
+}
+
+/**
+ * The organization's active webhooks that may receive its events: ticket
+ * webhooks, and the webhooks of the given surveys.
+ */
+export async function loadSubscriptions(
   trx: Executor,
-  clock: Clock,
-  events: readonly FanoutEvent[],
-): Promise<number> {
-  if (events.length === 0) return 0;
-  const orgId = events[0]!.organizationId;
-  const surveyIds = [
-    ...new Set(events.map((e) => e.surveyId).filter((s): s is string => s !== null)),
-  ];
+  organizationId: string,
+  surveyIds: readonly string[] = [],
+): Promise<Subscription[]> {
   const hooks = await trx
     .selectFrom('webhooks')
     .select(['id', 'survey_id', 'events', 'retry_policy'])
-    .where('organization_id', '=', orgId)
+    .where('organization_id', '=', organizationId)
     .where('active', '=', 1)
     .where((eb) =>
       surveyIds.length > 0
@@ -39,15 +47,26 @@ export async function createDeliveries(
         : eb('survey_id', 'is', null),
     )
     .execute();
-  if (hooks.length === 0) return 0;
-  const subscriptions = hooks.map((h) => ({
+  return hooks.map((h) => ({
     id: h.id,
     surveyId: h.survey_id,
     events: new Set(JSON.parse(h.events) as string[]),
     attemptsAllowed: 1 + (JSON.parse(h.retry_policy) as number[]).length,
   }));
-  const now = clock.now();
-  const rows = [];
+}
+
+/** The survey ids among `events`: whose webhooks `loadSubscriptions` must include. */
+export function surveysOf(events: readonly FanoutEvent[]): string[] {
+  return [...new Set(events.map((e) => e.surveyId).filter((s): s is string => s !== null))];
+}
+
+/** One pending delivery, due `now`, per event and subscribed webhook. */
+export function deliveryRows(
+  events: readonly FanoutEvent[],
+  subscriptions: readonly Subscription[],
+  now: number,
+): DeliveriesTable[] {
+  const rows: DeliveriesTable[] = [];
   for (const event of events) {
     for (const hook of subscriptions) {
       if (hook.surveyId !== event.surveyId || !hook.events.has(event.type)) continue;
@@ -58,7 +77,7 @@ export async function createDeliveries(
         event_id: event.id,
         event_type: event.type,
         payload: event.payload,
-        status: 'pending' as const,
+        status: 'pending',
         attempt_count: 0,
         attempts_allowed: hook.attemptsAllowed,
         next_attempt_at: now,
@@ -71,8 +90,5 @@ export async function createDeliveries(
       });
     }
   }
-  if (rows.length === 0) return 0;
-  await trx.insertInto('deliveries').values(rows).execute();
-  await wakeWorkers(trx);
-  return rows.length;
+  return rows;
 }
