@@ -7,16 +7,15 @@
  */
 import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
-import { dialectOf } from '../db/registry.js';
-import type { DeliveriesTable, EventsTable, Executor } from '../db/schema.js';
+import type { EventsTable, Executor } from '../db/schema.js';
 import { newId } from '../ids.js';
 import {
   deliveryRows,
+  insertWithDeliveries,
   loadSubscriptions,
   surveysOf,
   type Subscription,
 } from '../delivery/queue/fanout.js';
-import { emitLocalWake, notifyWorkers, wakeWorkers } from '../delivery/wake.js';
 import type { SurveyEventType, TicketEventType } from './catalog.js';
 
 export type EventInput =
@@ -92,7 +91,7 @@ export async function emitEvents(
   const subscriptions =
     opts.subscriptions ??
     (await loadSubscriptions(trx, rows[0]!.organization_id, surveysOf(fanout)));
-  await store(trx, rows, deliveryRows(fanout, subscriptions, clock.now()));
+  await insertWithDeliveries(trx, rows, deliveryRows(fanout, subscriptions, clock.now()));
   return rows.map((r) => ({
     id: r.id,
     organizationId: r.organization_id,
@@ -100,33 +99,4 @@ export async function emitEvents(
     createdAt: r.created_at,
     payload: r.payload,
   }));
-}
-
-/**
- * Events, their deliveries and the workers' wake-up. With data-modifying CTEs
- * (PostgreSQL) one statement, one round trip: ticket creation runs this while
- * it holds the organization's number counter, and every round trip there
- * made concurrent creations in the organization wait longer.
- */
-async function store(
-  trx: Executor,
-  events: readonly EventsTable[],
-  deliveries: readonly DeliveriesTable[],
-): Promise<void> {
-  const { writableCte, listenNotify } = dialectOf(trx).capabilities;
-  if (writableCte && listenNotify && deliveries.length > 0) {
-    await trx
-      .with('stored_events', (db) => db.insertInto('events').values(events).returning('id'))
-      .with('stored_deliveries', (db) =>
-        db.insertInto('deliveries').values(deliveries).returning('id'),
-      )
-      .selectNoFrom(notifyWorkers().as('notified'))
-      .execute();
-    emitLocalWake();
-    return;
-  }
-  await trx.insertInto('events').values(events).execute();
-  if (deliveries.length === 0) return;
-  await trx.insertInto('deliveries').values(deliveries).execute();
-  await wakeWorkers(trx);
 }
