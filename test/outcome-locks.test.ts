@@ -13,6 +13,7 @@
 import { expect, it } from 'vitest';
 import type { Db } from '../src/db/schema.js';
 import { claimDueDeliveries } from '../src/delivery/queue/claim.js';
+import { deliveryRows } from '../src/delivery/queue/fanout.js';
 import { recordOutcomes } from '../src/delivery/queue/outcome.js';
 import type { AttemptResult } from '../src/delivery/sender.js';
 import { newId } from '../src/ids.js';
@@ -31,28 +32,19 @@ const FAILED: Omit<AttemptResult, 'startedAt'> = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A pending delivery of `webhookId`, inserted as event fan-out would. */
+/** A pending delivery of `webhookId`, made by fan-out's own row builder. */
 async function insertDelivery(trx: Db, organizationId: string, webhookId: string, now: number) {
+  const event = {
+    id: newId(),
+    organizationId,
+    surveyId: null,
+    type: 'ticket.created',
+    payload: '{}',
+  };
+  const hook = { id: webhookId, surveyId: null, events: new Set([event.type]), attemptsAllowed: 7 };
   await trx
     .insertInto('deliveries')
-    .values({
-      id: newId(),
-      organization_id: organizationId,
-      webhook_id: webhookId,
-      event_id: newId(),
-      event_type: 'ticket.created',
-      payload: '{}',
-      status: 'pending',
-      attempt_count: 0,
-      attempts_allowed: 7,
-      next_attempt_at: now,
-      lease_owner: null,
-      lease_until: null,
-      is_test: 0,
-      created_at: now,
-      updated_at: now,
-      completed_at: null,
-    })
+    .values(deliveryRows([event], [hook], now))
     .execute();
 }
 
