@@ -1,8 +1,8 @@
 /**
- * Entry of the background thread of `hookdesk serve` (./background-thread.ts):
- * opens its own connection to the database the main thread has already
- * migrated, runs the background roles, answers for its metrics, and stops
- * when told.
+ * Entry of a background thread (./background-thread.ts): opens its own
+ * connection to the database the main thread has already migrated, runs its
+ * roles (all of them, or a delivery worker only), answers for its metrics,
+ * and stops when told.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../clock.js';

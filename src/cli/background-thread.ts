@@ -3,6 +3,8 @@
  * thread with its own database connection, so the API and the delivery
  * worker each have a core: on one thread, a busy API delayed every delivery
  * (bench/RESULTS.md, figure 3) and a slow delivery batch delayed the API.
+ * The extra delivery threads of HOOKDESK_WORKER_THREADS (`serve` and
+ * `worker`) are threads of the same kind running only a delivery worker.
  *
  * The thread is told of new deliveries by message where the dialect has no
  * cross-process wake-up (SQLite; on PostgreSQL it LISTENs itself), and is

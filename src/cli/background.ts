@@ -1,7 +1,8 @@
 /**
  * The background roles of a process: the delivery worker, the job runner
  * and the retention pass. `hookdesk worker` runs them on its main thread;
- * `hookdesk serve` on a thread of their own (./background-thread.ts).
+ * `hookdesk serve` on a thread of their own (./background-thread.ts). Extra
+ * delivery threads (HOOKDESK_WORKER_THREADS) run the delivery worker only.
  */
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
