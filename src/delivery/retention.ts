@@ -2,11 +2,13 @@
  * Retention (SPEC §10): finished deliveries older than HOOKDESK_RETENTION_DAYS
  * are deleted with their attempts, and finished jobs (sent ticket email, fired
  * SLA timers) likewise, in small batches so a large backlog never holds the
- * write lock for long.
+ * write lock for long. Provider event keys (inbound deduplication) go too,
+ * but never before MIN_DEDUPE_DAYS: a provider may still retry until then.
  */
 import type { Clock } from '../clock.js';
 import type { Executor } from '../db/schema.js';
 import type { Logger } from '../logger.js';
+import { MIN_DEDUPE_DAYS, pruneProviderEvents } from '../inbound/providers/channel.js';
 import { pruneFinishedJobs } from '../jobs/queue.js';
 import { pruneFinished } from './queue/maintenance.js';
 
@@ -20,9 +22,18 @@ export async function pruneOnce(
   clock: Clock,
   retentionDays: number,
 ): Promise<number> {
-  const before = clock.now() - retentionDays * DAY_MS;
+  const now = clock.now();
+  const before = now - retentionDays * DAY_MS;
+  const passes = [
+    { prune: pruneFinished, before },
+    { prune: pruneFinishedJobs, before },
+    {
+      prune: pruneProviderEvents,
+      before: now - Math.max(retentionDays, MIN_DEDUPE_DAYS) * DAY_MS,
+    },
+  ];
   let total = 0;
-  for (const prune of [pruneFinished, pruneFinishedJobs]) {
+  for (const { prune, before } of passes) {
     for (let i = 0; i < MAX_BATCHES_PER_PASS; i++) {
       const n = await prune(db, before, BATCH);
       total += n;
@@ -42,7 +53,7 @@ export function startRetention(
 ): () => void {
   const run = () => {
     pruneOnce(db, clock, retentionDays).then(
-      (n) => n > 0 && logger.info({ pruned: n }, 'pruned finished deliveries'),
+      (n) => n > 0 && logger.info({ pruned: n }, 'pruned finished deliveries, jobs and event keys'),
       (error: unknown) => logger.warn({ err: error }, 'retention pass failed'),
     );
   };

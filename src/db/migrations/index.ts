@@ -12,6 +12,7 @@ import { email } from './0004_email.js';
 import { channels } from './0005_channels.js';
 import { sla } from './0006_sla.js';
 import { queueIndexes } from './0007_queue_indexes.js';
+import { providerEventsAge } from './0008_provider_events_age.js';
 
 export interface Migration {
   readonly name: string;
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   channels,
   sla,
   queueIndexes,
+  providerEventsAge,
 ];

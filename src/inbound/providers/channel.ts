@@ -6,6 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
+import { sql } from 'kysely';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock.js';
 import { CHANNEL_SPECS, type Provider } from '../../channels/channel-types.js';
@@ -150,6 +151,27 @@ export async function firstSeen(
     .returning('channel_id')
     .executeTakeFirst();
   return inserted !== undefined;
+}
+
+/**
+ * How long an event key is kept at least, whatever HOOKDESK_RETENTION_DAYS
+ * says: longer than any provider retries a delivery (Meta: 7 days), so a
+ * late retry is still recognised.
+ */
+export const MIN_DEDUPE_DAYS = 8;
+
+/** Deletes up to `batchSize` event keys received before `before`; returns how many. */
+export async function pruneProviderEvents(
+  db: Executor,
+  before: number,
+  batchSize = 1000,
+): Promise<number> {
+  const result = await sql`
+    delete from provider_events where (channel_id, dedupe_key) in (
+      select channel_id, dedupe_key from provider_events
+      where received_at < ${before} limit ${batchSize}
+    )`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 export function sha256Hex(data: string | Buffer): string {
