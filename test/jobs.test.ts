@@ -1,13 +1,7 @@
 import { expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { JobRunner, type JobHandler } from '../src/jobs/runner.js';
-import {
-  cancelJobsByKeyPrefix,
-  cancelJobsByKeyPrefixes,
-  enqueueJob,
-  enqueueJobs,
-  jobBackoffMs,
-} from '../src/jobs/queue.js';
+import { cancelJobsByKeys, enqueueJob, enqueueJobs, jobBackoffMs } from '../src/jobs/queue.js';
 import { onLocalWake } from '../src/delivery/wake.js';
 import { pruneOnce } from '../src/delivery/retention.js';
 import { forEachDialect, type Harness } from './support/harness.js';
@@ -108,30 +102,24 @@ forEachDialect('jobs', (h) => {
     expect(job!.last_error).toContain('No handler');
   });
 
-  it('cancels pending jobs by key prefix, treating % and _ literally', async () => {
+  it('cancels pending jobs by exact key; jobs that ran keep theirs', async () => {
     const org = await h.createOrg();
-    const p = `t:${org.organizationId}:`;
-    await enqueue(org.organizationId, 'x', {}, { key: `${p}a_1`, runAt: h.clock.now() + 1000 });
-    await enqueue(org.organizationId, 'x', {}, { key: `${p}b%2`, runAt: h.clock.now() + 1000 });
-    await enqueue(
-      org.organizationId,
-      'x',
-      {},
-      { key: `t:${org.organizationId}X`, runAt: h.clock.now() + 1000 },
-    );
+    const k = (name: string) => `t:${org.organizationId}:${name}`;
+    await enqueue(org.organizationId, 'x', {}, { key: k('a'), runAt: h.clock.now() + 1000 });
+    await enqueue(org.organizationId, 'x', {}, { key: k('b'), runAt: h.clock.now() + 1000 });
+    await enqueue(org.organizationId, 'x', {}, { key: k('ab'), runAt: h.clock.now() + 1000 });
+    await h.db.updateTable('jobs').set({ status: 'succeeded' }).where('key', '=', k('b')).execute();
     const n = await h.db
       .transaction()
-      .execute((trx) => cancelJobsByKeyPrefix(trx, p, h.clock.now()));
-    expect(n).toBe(2);
-    const lit = await h.db
-      .transaction()
-      .execute((trx) => cancelJobsByKeyPrefix(trx, `t:${org.organizationId}_`, h.clock.now()));
-    expect(lit).toBe(0);
-    expect((await jobsOf(org.organizationId)).map((j) => j.status).sort()).toEqual([
-      'cancelled',
-      'cancelled',
-      'pending',
+      .execute((trx) => cancelJobsByKeys(trx, [k('a'), k('b'), k('none')], h.clock.now()));
+    expect(n).toBe(1);
+    expect((await jobsOf(org.organizationId)).map((j) => [j.key, j.status]).sort()).toEqual([
+      [null, 'cancelled'],
+      [k('ab'), 'pending'],
+      [k('b'), 'succeeded'],
     ]);
+    expect(await h.db.transaction().execute((trx) => cancelJobsByKeys(trx, [], 0))).toBe(0);
+    await h.db.deleteFrom('jobs').where('organization_id', '=', org.organizationId).execute();
   });
 
   it('enqueues a batch in one call: a key already taken, or repeated in the batch, is skipped', async () => {
@@ -180,10 +168,10 @@ forEachDialect('jobs', (h) => {
       [6, k('b')],
       [7, k('c')],
     ]);
-    // Cancelling several prefixes at once, in one statement, releases their keys.
+    // Cancelling several keys at once, in one statement, releases them.
     const n = await h.db
       .transaction()
-      .execute((trx) => cancelJobsByKeyPrefixes(trx, [k('a'), k('b')], h.clock.now()));
+      .execute((trx) => cancelJobsByKeys(trx, [k('a'), k('b')], h.clock.now()));
     expect(n).toBe(2);
     expect(await enqueue(org.organizationId, 'x', { n: 8 }, { key: k('a'), runAt: later })).toBe(
       true,

@@ -1,5 +1,6 @@
 /**
- * The queue's hot queries use its partial indexes (migration 0007). A query
+ * The queue's hot queries use its partial indexes (migration 0007), and SLA
+ * timers are cancelled through the jobs' key index. A query
  * whose predicate stopped matching them would still return the right rows,
  * only by scanning every delivery ever made: this reads each statement's
  * plan instead.
@@ -9,12 +10,16 @@
  * PostgreSQL sequential scans are disabled for the EXPLAIN: on a table this
  * small the planner would rightly prefer one.
  */
-import { CompiledQuery, type KyselyPlugin, type RootOperationNode } from 'kysely';
+import { CompiledQuery, sql, type KyselyPlugin, type RootOperationNode } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import type { Db } from '../src/db/schema.js';
 import { claimDueDeliveries } from '../src/delivery/queue/claim.js';
 import { nextWakeAt, pruneFinished, queueStats } from '../src/delivery/queue/maintenance.js';
+import { newId } from '../src/ids.js';
+import { cancelJobsByKeys } from '../src/jobs/queue.js';
+import { createOrganization } from '../src/orgs/organizations.js';
+import { SLA_TIMER_KIND } from '../src/sla/timers.js';
 import { enabledDialects, openTestDatabase } from './support/harness.js';
 
 class Capture implements KyselyPlugin {
@@ -92,6 +97,44 @@ for (const dialect of enabledDialects()) {
       const stats = await plansOf((spy) => queueStats(spy, 1_000));
       expect(stats).toHaveLength(2);
       for (const plan of stats) expect(plan).toContain('deliveries_due_idx');
+    });
+
+    it("cancelling a ticket's SLA timers finds them by key among many pending jobs", async () => {
+      // PostgreSQL plans by statistics: give it a table where the choice matters.
+      const clock = new ManualClock();
+      const { organizationId } = await db
+        .transaction()
+        .execute((trx) =>
+          createOrganization(trx, clock, { name: 'plans', adminEmail: 'plans@example.com' }),
+        );
+      const rows = Array.from({ length: 500 }, (_, i) => ({
+        id: newId(),
+        organization_id: organizationId,
+        kind: SLA_TIMER_KIND,
+        key: `sla:t${i}:resolution:breach:1`,
+        payload: '{}',
+        status: 'pending' as const,
+        attempt_count: 0,
+        max_attempts: 5,
+        run_at: 1,
+        lease_owner: null,
+        lease_until: null,
+        last_error: null,
+        created_at: 1,
+        updated_at: 1,
+        completed_at: null,
+      }));
+      await db.insertInto('jobs').values(rows).execute();
+      await sql`analyze jobs`.execute(db);
+      const plans = await plansOf((spy) =>
+        spy
+          .transaction()
+          .execute((trx) => cancelJobsByKeys(trx, ['sla:t7:resolution:breach:1'], 2)),
+      );
+      expect(plans).toHaveLength(1);
+      expect(plans[0]).toMatch(
+        dialect === 'sqlite' ? /USING INDEX sqlite_autoindex_jobs_\d \(key=\?\)/ : /jobs_key_key/,
+      );
     });
 
     it('retention finds finished deliveries by completion time', async () => {

@@ -69,35 +69,22 @@ export async function enqueueJobs(
 }
 
 /**
- * Cancels pending jobs whose key starts with `prefix` (e.g. every timer of one
- * ticket). Their keys are released so the same key can be enqueued again (a
- * timer moved away and back); jobs that ran keep theirs, so they never rerun.
+ * Cancels the pending jobs with these keys (e.g. a ticket's SLA timers for a
+ * due time that moved). Their keys are released so the same key can be
+ * enqueued again (a timer moved away and back); jobs that ran keep theirs,
+ * so they never rerun. Exact keys, not a prefix: the key's unique index
+ * finds them, where a prefix match read every pending job.
  */
-export async function cancelJobsByKeyPrefix(
+export async function cancelJobsByKeys(
   trx: Executor,
-  prefix: string,
+  keys: readonly string[],
   now: number,
 ): Promise<number> {
-  return cancelJobsByKeyPrefixes(trx, [prefix], now);
-}
-
-/** `cancelJobsByKeyPrefix` for several prefixes in one statement. */
-export async function cancelJobsByKeyPrefixes(
-  trx: Executor,
-  prefixes: readonly string[],
-  now: number,
-): Promise<number> {
-  if (prefixes.length === 0) return 0;
-  // LIKE with an explicit escape behaves the same on both dialects (a range
-  // comparison would depend on PostgreSQL's collation).
-  const matches = prefixes.map(
-    (prefix) =>
-      sql<boolean>`key like ${prefix.replace(/[\\%_]/g, (c) => `\\${c}`) + '%'} escape '\\'`,
-  );
+  if (keys.length === 0) return 0;
   const result = await trx
     .updateTable('jobs')
     .set({ status: 'cancelled', key: null, completed_at: now, updated_at: now })
-    .where((eb) => eb.or(matches))
+    .where('key', 'in', keys)
     .where('status', '=', 'pending')
     .executeTakeFirst();
   return Number(result.numUpdatedRows);

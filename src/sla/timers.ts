@@ -9,12 +9,7 @@ import type { Clock } from '../clock.js';
 import type { Executor, TicketStatus } from '../db/schema.js';
 import { emitEvents } from '../events/outbox.js';
 import { iso } from '../clock.js';
-import {
-  cancelJobsByKeyPrefix,
-  cancelJobsByKeyPrefixes,
-  enqueueJobs,
-  type NewJob,
-} from '../jobs/queue.js';
+import { cancelJobsByKeys, enqueueJobs, type NewJob } from '../jobs/queue.js';
 import type { JobHandler } from '../jobs/runner.js';
 import { getTicketForUpdate, toTicketDto, type TicketRow } from '../tickets/tickets.repository.js';
 import { getSlaPolicy } from './policy.js';
@@ -36,6 +31,22 @@ interface TimerPayload {
 }
 
 type SlaRow = SlaColumns & { id: string; organization_id: string; status: TicketStatus };
+
+const TIMER_KINDS = ['warning', 'breach'] as const;
+
+function timerKey(ticketId: string, metric: SlaMetric, kind: TimerPayload['kind'], dueAt: number) {
+  return `sla:${ticketId}:${metric}:${kind}:${dueAt}`;
+}
+
+/**
+ * The keys a metric's pending timers can have: both kinds at its current due
+ * time. Every change of the due time cancels these and enqueues the new ones
+ * (`syncSlaTimers`), so no pending timer has any other.
+ */
+function pendingKeys(ticketId: string, c: MetricClock): string[] {
+  const { dueAt } = c;
+  return dueAt === null ? [] : TIMER_KINDS.map((kind) => timerKey(ticketId, c.metric, kind, dueAt));
+}
 
 function sameClock(a: MetricClock, b: MetricClock): boolean {
   return (
@@ -68,8 +79,7 @@ export async function syncSlaTimers(
   for (const [i, c] of metricClocks(after).entries()) {
     const prev = old?.[i];
     if (prev && sameClock(prev, c)) continue;
-    const prefix = `sla:${after.id}:${c.metric}:`;
-    if (prev) cancelled.push(prefix);
+    if (prev) cancelled.push(...pendingKeys(after.id, prev));
     if (c.dueAt === null || c.met || c.paused) continue;
     const warnAt = warningAt(c, warningPercent);
     const timers: [TimerPayload['kind'], number | null, number | null][] = [
@@ -82,13 +92,13 @@ export async function syncSlaTimers(
       jobs.push({
         organizationId: after.organization_id,
         kind: SLA_TIMER_KIND,
-        key: `${prefix}${kind}:${c.dueAt}`,
+        key: timerKey(after.id, c.metric, kind, c.dueAt),
         payload,
         runAt: at,
       });
     }
   }
-  await cancelJobsByKeyPrefixes(trx, cancelled, now);
+  await cancelJobsByKeys(trx, cancelled, now);
   await enqueueJobs(trx, now, jobs);
 }
 
@@ -151,6 +161,7 @@ export async function recordFirstResponse(
     .where('first_responded_at', 'is', null)
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) !== 1) return ticket;
-  await cancelJobsByKeyPrefix(trx, `sla:${ticket.id}:first_response:`, now);
+  const firstResponse = metricClocks(ticket).find((c) => c.metric === 'first_response')!;
+  await cancelJobsByKeys(trx, pendingKeys(ticket.id, firstResponse), now);
   return { ...ticket, first_responded_at: now };
 }
