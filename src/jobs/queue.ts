@@ -4,6 +4,7 @@
  * LOCKED where the dialect has it, expired leases reclaimed.
  */
 import { sql } from 'kysely';
+import { earliest, pruneFinishedRows } from '../db/queue-rows.js';
 import { dialectOf } from '../db/registry.js';
 import type { Executor, JobsTable } from '../db/schema.js';
 import { newId } from '../ids.js';
@@ -189,28 +190,10 @@ export async function nextJobAt(db: Executor): Promise<number | null> {
     .orderBy('lease_until')
     .limit(1)
     .executeTakeFirst();
-  const times = [pending?.run_at, lease?.lease_until].filter(
-    (t): t is number => typeof t === 'number',
-  );
-  return times.length > 0 ? Math.min(...times) : null;
+  return earliest(pending?.run_at, lease?.lease_until);
 }
 
 /** Deletes finished jobs completed before `before`. */
-export async function pruneFinishedJobs(
-  db: Executor,
-  before: number,
-  batchSize = 1000,
-): Promise<number> {
-  const result = await db
-    .deleteFrom('jobs')
-    .where('id', 'in', (qb) =>
-      qb
-        .selectFrom('jobs')
-        .select('id')
-        .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
-        .where('completed_at', '<', before)
-        .limit(batchSize),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+export function pruneFinishedJobs(db: Executor, before: number, batchSize = 1000): Promise<number> {
+  return pruneFinishedRows(db, 'jobs', before, batchSize);
 }

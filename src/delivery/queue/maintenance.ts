@@ -1,4 +1,5 @@
 /** Queue housekeeping: giving claims back, when to wake next, pruning, and gauges for /metrics. */
+import { earliest, pruneFinishedRows } from '../../db/queue-rows.js';
 import type { Executor } from '../../db/schema.js';
 import { DELIVERING, PENDING } from './states.js';
 
@@ -45,30 +46,12 @@ export async function nextWakeAt(
     .orderBy('lease_until')
     .limit(1)
     .executeTakeFirst();
-  const times = [pending?.next_attempt_at, lease?.lease_until].filter(
-    (t): t is number => typeof t === 'number',
-  );
-  return times.length > 0 ? Math.min(...times) : null;
+  return earliest(pending?.next_attempt_at, lease?.lease_until);
 }
 
 /** Deletes finished deliveries (and, by cascade, their attempts) completed before `before`. */
-export async function pruneFinished(
-  db: Executor,
-  before: number,
-  batchSize = 1000,
-): Promise<number> {
-  const result = await db
-    .deleteFrom('deliveries')
-    .where('id', 'in', (qb) =>
-      qb
-        .selectFrom('deliveries')
-        .select('id')
-        .where('status', 'in', ['succeeded', 'failed', 'cancelled'])
-        .where('completed_at', '<', before)
-        .limit(batchSize),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+export function pruneFinished(db: Executor, before: number, batchSize = 1000): Promise<number> {
+  return pruneFinishedRows(db, 'deliveries', before, batchSize);
 }
 
 export interface QueueStats {
