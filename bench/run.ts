@@ -49,6 +49,7 @@ const config: BenchConfig = {
   rate: int('BENCH_RATE', 500),
   concurrency: int('BENCH_CONCURRENCY', 32),
   rawConcurrency: int('BENCH_RAW_CONCURRENCY', 32),
+  latencyOrgs: int('BENCH_LATENCY_ORGS', 1),
   workerThreads: int('BENCH_WORKER_THREADS', 1),
   timeoutMs: int('BENCH_TIMEOUT_MS', 10_000, 100),
   memoryBacklog: int('BENCH_MEMORY_BACKLOG', full ? 1_000_000 : 100_000),

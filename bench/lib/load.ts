@@ -22,7 +22,8 @@ export interface LoadResult {
 
 export async function openLoop(o: {
   baseUrl: string;
-  apiKey: string;
+  /** Requests go to these organizations' keys in turn. */
+  apiKeys: readonly string[];
   rate: number;
   seconds: number;
   label: string;
@@ -31,7 +32,10 @@ export async function openLoop(o: {
   const pool = new Pool(o.baseUrl, { connections: 64 });
   const planned = Math.max(1, Math.round(o.rate * o.seconds));
   const maxInflight = o.maxInflight ?? 256;
-  const headers = { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/json' };
+  const headers = o.apiKeys.map((key) => ({
+    authorization: `Bearer ${key}`,
+    'content-type': 'application/json',
+  }));
   const r: LoadResult = {
     planned,
     sent: 0,
@@ -60,7 +64,12 @@ export async function openLoop(o: {
         requester: { email: 'bench-requester@example.com' },
       });
       const p: Promise<void> = pool
-        .request({ path: '/api/tickets', method: 'POST', headers, body })
+        .request({
+          path: '/api/tickets',
+          method: 'POST',
+          headers: headers[issued % headers.length],
+          body,
+        })
         .then(
           async (res) => {
             await res.body.text();

@@ -15,7 +15,7 @@ import { HookdeskProcess, CA_FILE, cpuMs, sleep, until } from './hookdesk.js';
 import { openLoop, type LoadResult } from './load.js';
 import type { RawJob, RawResult } from './raw-client-process.js';
 import type { BenchReceiver } from './receiver.js';
-import { BENCH_SECRET, createOrg, insertBacklog, insertWebhooks } from './seed.js';
+import { BENCH_SECRET, createOrg, insertBacklog, insertWebhooks, type Org } from './seed.js';
 import { percentile } from './stats.js';
 
 export interface BenchConfig {
@@ -24,6 +24,8 @@ export interface BenchConfig {
   seconds: number;
   rate: number;
   concurrency: number;
+  /** Organizations figure 3's tickets are spread over, one webhook each. */
+  latencyOrgs: number;
   /** Requests in flight of the raw client (figure 1). */
   rawConcurrency: number;
   /** HOOKDESK_WORKER_THREADS of every Hookdesk process. */
@@ -420,8 +422,10 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
   const { config, receiver } = ctx;
   const G = groups(ctx);
   const out: ServeFigures = { latency: null, retry: null, isolation: null, api: null };
+  const latencyOrgs: Org[] = [];
+  for (let i = 0; i < config.latencyOrgs; i++)
+    latencyOrgs.push(await createOrg(ctx.database, `latency-${i}`));
   const orgs = {
-    lat: await createOrg(ctx.database, 'latency'),
     retry: await createOrg(ctx.database, 'retry'),
     iso: await createOrg(ctx.database, 'isolation'),
     api: await createOrg(ctx.database, 'api'),
@@ -445,7 +449,8 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
         secret: BENCH_SECRET,
         ...extra,
       });
-    await hook(orgs.lat.apiKey, receiver.url(`/${G.lat}/0`));
+    for (const [i, org] of latencyOrgs.entries())
+      await hook(org.apiKey, receiver.url(`/${G.lat}/${i}`));
     const retryHooks = new Set<string>();
     for (let i = 0; i < 4; i++)
       retryHooks.add(
@@ -462,7 +467,7 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
       await receiver.configure({ latency: [G.lat] });
       const load = await openLoop({
         baseUrl: base,
-        apiKey: orgs.lat.apiKey,
+        apiKeys: latencyOrgs.map((o) => o.apiKey),
         rate: config.rate,
         seconds: config.seconds,
         label: 'latency',
@@ -509,7 +514,7 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
         isolation
           ? openLoop({
               baseUrl: base,
-              apiKey: orgs.iso.apiKey,
+              apiKeys: [orgs.iso.apiKey],
               rate: config.isolationRate,
               seconds: config.seconds,
               label: 'isolation',
@@ -518,7 +523,7 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
         retries
           ? openLoop({
               baseUrl: base,
-              apiKey: orgs.retry.apiKey,
+              apiKeys: [orgs.retry.apiKey],
               rate: config.retryRate,
               seconds: config.seconds,
               label: 'retry',

@@ -47,7 +47,7 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
   rows.push([
     '3. Latency, commit → arrival',
     lat
-      ? `p50 ${ms(lat.p50)}, p95 ${ms(lat.p95)}, p99 ${ms(lat.p99)} (max ${ms(lat.max)}; ${fmt(lat.count)} events at ${lat.rate}/s, ${lat.missing} missing; sent ${fmt(lat.load.sent)}, ${lat.load.failed} API errors, ${lat.load.skipped} skipped, API p99 ${ms(lat.load.apiP99)})`
+      ? `p50 ${ms(lat.p50)}, p95 ${ms(lat.p95)}, p99 ${ms(lat.p99)} (max ${ms(lat.max)}; ${fmt(lat.count)} events at ${lat.rate}/s${c.latencyOrgs > 1 ? ` over ${c.latencyOrgs} organizations` : ''}, ${lat.missing} missing; sent ${fmt(lat.load.sent)}, ${lat.load.failed} API errors, ${lat.load.skipped} skipped, API p99 ${ms(lat.load.apiP99)})`
       : 'not run',
     'p99 ≤ 50 ms',
     verdict(lat ? lat.p99 <= 50 && lat.missing === 0 : null),
