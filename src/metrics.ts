@@ -87,15 +87,15 @@ export class Metrics {
    */
   async render(): Promise<string> {
     if (this.sources.length === 0) return this.registry.metrics();
-    const theirs = (await Promise.all(this.sources.map((s) => s()))).flat();
-    const shared = new Set(theirs.map((m) => m.name));
+    const theirs = await Promise.all(this.sources.map((s) => s()));
+    const shared = new Set(theirs.flat().map((m) => m.name));
     const parts: string[] = [];
     const mine: MetricSnapshot = [];
     for (const { name } of this.registry.getMetricsAsArray()) {
       if (shared.has(name)) mine.push(await this.registry.getSingleMetric(name)!.get());
       else parts.push(await this.registry.getSingleMetricAsString(name));
     }
-    parts.push((await AggregatorRegistry.aggregate([mine, theirs]).metrics()).trimEnd());
+    parts.push((await AggregatorRegistry.aggregate([mine, ...theirs]).metrics()).trimEnd());
     return `${parts.join('\n')}\n`;
   }
 }

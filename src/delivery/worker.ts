@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { DatabaseHandle } from '../db/dialect.js';
+import { earliest } from '../db/queue-rows.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Metrics } from '../metrics.js';
@@ -281,9 +282,8 @@ export class DeliveryWorker {
         key,
       };
     }
-    const times = [this.nextDue!.at, this.localNextDue].filter((t): t is number => t !== null);
-    if (times.length === 0) return { wait: this.pollIntervalMs, dueAt: null };
-    const dueAt = Math.min(...times);
+    const dueAt = earliest(this.nextDue!.at, this.localNextDue);
+    if (dueAt === null) return { wait: this.pollIntervalMs, dueAt };
     return { wait: Math.min(this.pollIntervalMs, Math.max(0, dueAt - now)), dueAt };
   }
 
