@@ -45,6 +45,12 @@ export interface Dialect {
   isUnavailable(error: unknown): boolean;
   /** True when an error is a unique-constraint violation. */
   isUniqueViolation(error: unknown): boolean;
+  /**
+   * True when the database refused a value for what it is (PostgreSQL: a
+   * NUL character in text, a number out of range), so the same write would
+   * fail again; never for an unavailable database.
+   */
+  isDataError(error: unknown): boolean;
 }
 
 /** How a process means to use a database it opens. */

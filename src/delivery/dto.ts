@@ -29,10 +29,28 @@ export const AttemptSchema = Type.Object({
   startedAt: Timestamp,
   durationMs: Type.Integer(),
   statusCode: Nullable(Type.Integer()),
-  responseHeaders: Nullable(Type.Record(Type.String(), Type.String())),
-  responseBody: Nullable(Type.String()),
+  responseHeaders: Nullable(
+    Type.Record(Type.String(), Type.String(), {
+      description:
+        "The response's headers, each byte read as one Latin-1 character and NUL (U+0000) replaced by U+FFFD. Null without a response, or when the response could not be stored (error `response_not_stored`).",
+    }),
+  ),
+  responseBody: Nullable(
+    Type.String({
+      description:
+        'The first 4,096 bytes of the response body decoded as UTF-8: invalid sequences and NUL (U+0000) become U+FFFD, nothing else is changed. Null without a response, or when the response could not be stored (error `response_not_stored`).',
+    }),
+  ),
   responseBodyTruncated: Type.Boolean(),
-  error: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  error: Nullable(
+    Type.Object(
+      { code: Type.String(), message: Type.String() },
+      {
+        description:
+          'Why the attempt failed (`timeout`, `redirect`, …), or `response_not_stored`, success or not, when the database refused the response and it was dropped.',
+      },
+    ),
+  ),
 });
 
 export const DeliveryDetailSchema = Type.Composite([

@@ -6,12 +6,14 @@
  * loop (`setImmediate`), gathering responses that arrived together.
  *
  * If a batch's transaction fails, its attempts are recorded again one per
- * transaction, so one bad row cannot hold back the others; an attempt that
- * still fails rejects its promise (its claim stays leased and is retried when
- * the lease runs out, as before).
+ * transaction (`recordAlone`), so one bad row cannot hold back the others. A
+ * row the database refuses for its content is recorded without the response;
+ * an attempt that still fails (the database unavailable) rejects its promise:
+ * its claim stays leased and is retried when the lease runs out, as before.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.js';
+import { dialectOf } from '../db/registry.js';
 import type { Database } from '../db/schema.js';
 import type { ClaimedDelivery } from './queue/claim.js';
 import {
@@ -21,6 +23,61 @@ import {
   type Outcome,
 } from './queue/outcome.js';
 import type { AttemptResult } from './sender.js';
+
+/** The error code of an attempt recorded without its response (`withoutResponse`). */
+export const RESPONSE_NOT_STORED = 'response_not_stored';
+
+/**
+ * The attempt with everything the receiver wrote dropped (headers, body, and
+ * an error message that may quote it), keeping its result, status code and
+ * timing, so that it counts exactly as it would have.
+ */
+export function withoutResponse(attempt: AttemptResult): AttemptResult {
+  const was = attempt.error ? ` (it had failed with ${attempt.error.code})` : '';
+  return {
+    ...attempt,
+    responseHeaders: null,
+    responseBody: null,
+    responseBodyTruncated: false,
+    error: {
+      code: RESPONSE_NOT_STORED,
+      message: `The database refused this attempt's response${was}; its headers, body and error text were dropped.`,
+    },
+  };
+}
+
+/**
+ * Records one attempt in a transaction of its own. If the database refuses
+ * the row for its content (`Dialect.isDataError`), it is recorded again
+ * `withoutResponse`: the attempt still succeeds, or counts as a failure and
+ * is retried on schedule, instead of staying `delivering` and being sent
+ * again at every lease. Any other error is thrown as it is: an unavailable
+ * database must not turn into failed attempts. `tried` is the error of a
+ * write of this same attempt that already failed, to act on without writing
+ * it again.
+ */
+export async function recordAlone(
+  db: Kysely<Database>,
+  clock: Clock,
+  delivery: ClaimedDelivery,
+  owner: string,
+  attempt: AttemptResult,
+  tried?: { error: unknown },
+): Promise<Outcome> {
+  const write = (a: AttemptResult) =>
+    db.transaction().execute((trx) => recordOutcome(trx, clock, delivery, owner, a));
+  let error: unknown;
+  if (tried) error = tried.error;
+  else {
+    try {
+      return await write(attempt);
+    } catch (e) {
+      error = e;
+    }
+  }
+  if (!dialectOf(db).isDataError(error)) throw error;
+  return write(withoutResponse(attempt));
+}
 
 interface Waiting {
   delivery: ClaimedDelivery;
@@ -102,16 +159,12 @@ export class OutcomeRecorder {
     try {
       outcomes = await recordOutcomeBatch(this.db, this.clock, this.owner, batch);
     } catch (error) {
-      if (batch.length === 1) {
-        batch[0]!.reject(error);
-        return;
-      }
+      // A lone attempt's failed write was already its own: not written again as it was.
+      const tried = batch.length === 1 ? { error } : undefined;
       for (const w of batch) {
         try {
           w.resolve(
-            await this.db
-              .transaction()
-              .execute((trx) => recordOutcome(trx, this.clock, w.delivery, this.owner, w.attempt)),
+            await recordAlone(this.db, this.clock, w.delivery, this.owner, w.attempt, tried),
           );
         } catch (itemError) {
           w.reject(itemError);

@@ -2,6 +2,10 @@
  * One delivery attempt over HTTPS (SPEC §6.2–6.4): the exact headers, a
  * whole-request timeout, no redirects, and at most 4,096 bytes of the
  * response body read (the rest is not read: the stream is destroyed).
+ *
+ * What the receiver sent is kept as text that both databases store alike
+ * (`storableText`): PostgreSQL refuses U+0000 in a text column, and an
+ * attempt that cannot be written would be sent again at every lease.
  */
 import { request, type Dispatcher } from 'undici';
 import { VERSION } from '../version.js';
@@ -134,16 +138,30 @@ async function readCapped(stream: AsyncIterable<Buffer> & { destroy(): unknown }
     size += chunk.length;
   }
   if (truncated) stream.destroy();
-  return { body: Buffer.concat(chunks).toString('utf8'), truncated };
+  // Invalid UTF-8 (binary, gzip, a multi-byte character cut at the limit) decodes to U+FFFD.
+  return { body: storableText(Buffer.concat(chunks).toString('utf8')), truncated };
 }
 
+/**
+ * Text as it is stored and shown: U+0000 (a NUL byte) becomes U+FFFD, the
+ * replacement character that invalid UTF-8 already decodes to. Every other
+ * character is kept. README, "Outgoing webhooks", documents it.
+ */
+export function storableText(text: string): string {
+  return text.replaceAll('\0', '\uFFFD');
+}
+
+/**
+ * undici reads header bytes as Latin-1 (one character per byte) and refuses a
+ * response with a NUL byte in a header; `storableText` is a second line.
+ */
 function flattenHeaders(
   headers: Record<string, string | string[] | undefined>,
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
-    out[name] = Array.isArray(value) ? value.join(', ') : value;
+    out[storableText(name)] = storableText(Array.isArray(value) ? value.join(', ') : value);
   }
   return out;
 }
@@ -163,9 +181,11 @@ export function classifyError(
     e = (e as { cause?: unknown }).cause;
   }
   const codes = chain.map((e) => (typeof e.code === 'string' ? e.code : ''));
-  const message =
+  // Messages can quote the receiver (a certificate's names), so they are stored text too.
+  const message = storableText(
     chain.map((e) => (typeof e.message === 'string' ? e.message : '')).find(Boolean) ??
-    'Request failed';
+      'Request failed',
+  );
   if (codes.includes('blocked_destination')) return { code: 'blocked_destination', message };
   if (
     signal.aborted ||

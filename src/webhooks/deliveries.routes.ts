@@ -21,8 +21,8 @@ import {
   createTestDelivery,
   requeueDelivery,
 } from '../delivery/queue/commands.js';
-import { recordOutcome } from '../delivery/queue/outcome.js';
 import { attemptsOf, findDelivery, listDeliveries } from '../delivery/queue/reads.js';
+import { recordAlone } from '../delivery/recorder.js';
 import { sendAttempt } from '../delivery/sender.js';
 import { AppError, notFound } from '../errors.js';
 import { authOf } from '../http/auth.js';
@@ -200,9 +200,7 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
             },
             { dispatcher: deps.delivery.dispatcher, timeoutMs: deps.delivery.timeoutMs },
           );
-          await db
-            .transaction()
-            .execute((trx) => recordOutcome(trx, clock, claimed, owner, result));
+          await recordAlone(db, clock, claimed, owner, result);
           const row = await findDelivery(db, hook.id, claimed.id);
           if (!row) throw notFound('Delivery'); // deleted with its webhook meanwhile
           return toDeliveryDetail(row, await attemptsOf(db, row.id));

@@ -60,6 +60,11 @@ export const postgresDialect: Dialect = {
     );
   },
   isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === '23505',
+  // SQLSTATE class 22, "data exception": 22021 for a NUL in text, 22003 out of range, …
+  isDataError: (error) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+  },
 };
 
 // BIGINT holds epoch milliseconds and counts: well inside Number's safe range.

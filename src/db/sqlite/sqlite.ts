@@ -148,6 +148,12 @@ export const sqliteDialect: Dialect = {
     const code = (error as { code?: unknown } | null)?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   },
+  // SQLite stores any text, NUL included: it refuses only a value past its size limit, or a
+  // non-integer rowid.
+  isDataError: (error) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    return code === 'SQLITE_TOOBIG' || code === 'SQLITE_MISMATCH';
+  },
 };
 
 /**
