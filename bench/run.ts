@@ -17,6 +17,7 @@ import { migrate } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import { freePort } from '../test/support/cli.js';
 import { MAIN, ROOT } from './lib/hookdesk.js';
+import { fairnessPhase, type FairnessFigure } from './lib/fairness-phase.js';
 import { describeMachine, load } from './lib/machine.js';
 import {
   drainPhase,
@@ -40,7 +41,7 @@ function int(name: string, dflt: number, min = 1): number {
   return n;
 }
 
-const ALL_PHASES = ['raw', 'drain', 'latency', 'retry', 'isolation', 'api', 'memory'];
+const ALL_PHASES = ['raw', 'drain', 'latency', 'retry', 'isolation', 'api', 'memory', 'fairness'];
 const full = process.env.BENCH_FULL === '1';
 const config: BenchConfig = {
   backlog: int('BENCH_BACKLOG', 50_000),
@@ -79,6 +80,7 @@ export interface DialectResult {
   drain: DrainFigure | null;
   serve: ServeFigures | null;
   memory: MemoryFigure | null;
+  fairness: FairnessFigure | null;
   loadBefore: string;
   loadAfter: string;
   startedAt: string;
@@ -128,6 +130,7 @@ async function runDialect(
     drain: null,
     serve: null,
     memory: null,
+    fairness: null,
     loadBefore: load(),
     loadAfter: '',
     startedAt: new Date(started).toISOString(),
@@ -167,6 +170,7 @@ async function runDialect(
       result.serve = await servePhases(ctx, await freePort());
     }
     if (config.phases.has('memory')) result.memory = await memoryPhase(ctx, full);
+    if (config.phases.has('fairness')) result.fairness = await fairnessPhase(ctx, await freePort());
   } finally {
     await database.close();
     for (const c of [drop, removeWorkDir]) {

@@ -35,6 +35,14 @@ export interface Config {
    * connection and a share of `workerConcurrency`. (Default: 1)
    */
   readonly workerThreads: number;
+  /**
+   * Percentage of a delivery worker's slots that one organization, and one
+   * destination host, may hold with deliveries to slow or silent endpoints
+   * (see src/delivery/fairness.ts). (Default: 25)
+   */
+  readonly workerSlowSharePercent: number;
+  /** Webhooks (ticket and survey webhooks together) one organization may have. (Default: 100) */
+  readonly maxWebhooksPerOrganization: number;
   /** SMTP server URL for admin notifications and ticket email. (Default: unset: mail is logged) */
   readonly smtpUrl: string | undefined;
   /** From address of outgoing mail. (Default: "Hookdesk <hookdesk@localhost>") */
@@ -176,6 +184,8 @@ export function loadConfig(env: Env = process.env): Config {
     deliveryTimeoutMs: int(env, 'HOOKDESK_DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
     workerConcurrency: int(env, 'HOOKDESK_WORKER_CONCURRENCY', 32, 1, 1024),
     workerThreads: int(env, 'HOOKDESK_WORKER_THREADS', 1, 1, 16),
+    workerSlowSharePercent: int(env, 'HOOKDESK_WORKER_SLOW_SHARE', 25, 1, 100),
+    maxWebhooksPerOrganization: int(env, 'HOOKDESK_MAX_WEBHOOKS_PER_ORG', 100, 1, 100_000),
     smtpUrl,
     mailFrom: str(env, 'HOOKDESK_MAIL_FROM') ?? 'Hookdesk <hookdesk@localhost>',
     retentionDays: int(env, 'HOOKDESK_RETENTION_DAYS', 30, 1, 3650),

@@ -154,7 +154,7 @@ function groups(ctx: Ctx) {
   };
 }
 
-function hookdeskEnv(ctx: Ctx, extra: Record<string, string> = {}): Record<string, string> {
+export function hookdeskEnv(ctx: Ctx, extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: ctx.databaseUrl,
     HOOKDESK_WORKER_CONCURRENCY: String(ctx.config.concurrency),
@@ -360,7 +360,7 @@ export async function drainPhase(
   }
 }
 
-async function api<T>(
+export async function api<T>(
   base: string,
   key: string,
   method: 'POST' | 'PATCH',

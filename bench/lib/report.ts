@@ -93,6 +93,15 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
     'no errors',
     verdict(a ? a.errors + a.timeouts + a.non2xx === 0 : null),
   ]);
+  const fair = r.fairness;
+  rows.push([
+    '8. Fairness, another organization with 9 hanging webhooks',
+    fair
+      ? `p99 ${ms(fair.withTarpits.p99)} (p50 ${ms(fair.withTarpits.p50)}, max ${ms(fair.withTarpits.max)}; ${fmt(fair.withTarpits.count)} deliveries at ${fair.rate}/s, ${fair.withTarpits.missing} missing; ${fmt(fair.hung)} requests hung) vs. alone p99 ${ms(fair.alone.p99)} (p50 ${ms(fair.alone.p50)})`
+      : 'not run',
+    'p99 ≤ 100 ms',
+    verdict(fair ? fair.withTarpits.p99 <= 100 && fair.withTarpits.missing === 0 : null),
+  ]);
   return [
     `### ${db} — ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}`,
     '',

@@ -74,7 +74,11 @@ export function startBackground(deps: {
       metrics,
       databaseUrl: config.databaseUrl,
     },
-    { ...slots, timeoutMs: config.deliveryTimeoutMs },
+    {
+      ...slots,
+      timeoutMs: config.deliveryTimeoutMs,
+      slowSharePercent: config.workerSlowSharePercent,
+    },
   );
   worker.start();
   const jobs = all

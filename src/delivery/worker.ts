@@ -15,6 +15,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { DatabaseHandle } from '../db/dialect.js';
 import { earliest } from '../db/queue-rows.js';
+import { Fairness, type Hold } from './fairness.js';
 import type { Logger } from '../logger.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { Metrics } from '../metrics.js';
@@ -38,6 +39,12 @@ export interface WorkerOptions {
   concurrency: number;
   /** Attempts in flight per webhook in this worker. (Default: DEFAULT_PER_WEBHOOK) */
   perWebhook?: number;
+  /**
+   * Percentage of `concurrency` one organization, and one destination host,
+   * may hold with deliveries to slow or silent endpoints (./fairness.ts).
+   * (HOOKDESK_WORKER_SLOW_SHARE; Default: 25)
+   */
+  slowSharePercent?: number;
   /** Whole-request timeout of one attempt, ms. (Default: 10000) */
   timeoutMs: number;
   /**
@@ -84,7 +91,10 @@ export class DeliveryWorker {
     delivery: ClaimedDelivery;
     hook: ClaimedWebhook | undefined;
     claimedAt: number;
+    hold: Hold | null;
   }[] = [];
+  /** Shares of slots between organizations and hosts, for slow endpoints. */
+  private readonly fairness: Fairness;
   private readonly readyPerHook = new Map<string, number>();
   private readonly prefetch: number;
   private readonly minClaim: number;
@@ -109,6 +119,11 @@ export class DeliveryWorker {
       gatherMs: 5,
     });
     this.perWebhook = opts.perWebhook ?? DEFAULT_PER_WEBHOOK;
+    this.fairness = new Fairness({
+      concurrency: opts.concurrency,
+      perWebhook: this.perWebhook,
+      slowSharePercent: opts.slowSharePercent,
+    });
     this.leaseMs = opts.leaseMs ?? 2 * opts.timeoutMs + 5_000;
     this.pollIntervalMs = opts.pollIntervalMs ?? 5_000;
     // As many claimed ahead as on the wire: claims (and so transactions) of a
@@ -162,7 +177,9 @@ export class DeliveryWorker {
     this.stopWakeups?.();
     await this.listener?.close();
     await this.loopDone;
-    await this.giveBack(this.ready.splice(0).map((r) => r.delivery.id));
+    const unstarted = this.ready.splice(0);
+    for (const r of unstarted) this.fairness.release(r.hold);
+    await this.giveBack(unstarted.map((r) => r.delivery.id));
     const drained = await Promise.race([
       Promise.all([...this.inflight.values()]).then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), drainMs).unref()),
@@ -320,10 +337,15 @@ export class DeliveryWorker {
     return claimed;
   }
 
-  /** Webhooks this worker holds as many deliveries of as it may (see `capFor`). */
+  /**
+   * Webhooks this worker holds as many deliveries of as it may (see `capFor`),
+   * and slow ones whose organization or host has its share (see `Fairness`).
+   */
   private saturated(now: number): string[] {
     const ids = new Set([...this.perHook.keys(), ...this.readyPerHook.keys()]);
-    return [...ids].filter((id) => this.heldFor(id) >= this.capFor(id, now));
+    const full = [...ids].filter((id) => this.heldFor(id) >= this.capFor(id, now));
+    const refused = this.fairness.refused(now);
+    return refused.length === 0 ? full : [...new Set([...full, ...refused])];
   }
 
   /** Requests on the wire plus claimed-ahead deliveries, for one webhook. */
@@ -360,17 +382,25 @@ export class DeliveryWorker {
     });
     if (claimed.length === 0) return 0;
     // The claim caps each webhook at `perWebhook` rows, not at the room this process
-    // has left for it; the excess goes straight back, due as before.
+    // has left for it, nor at its organization's and host's share of slow holds;
+    // the excess goes straight back, due as before.
     const excess: string[] = [];
     let kept = 0;
     const claimedAt = now;
     for (const delivery of claimed) {
+      const hook = byId.get(delivery.webhook_id);
+      if (hook) this.fairness.learn(delivery.webhook_id, delivery.organization_id, hook.url);
       if (this.heldFor(delivery.webhook_id) >= this.capFor(delivery.webhook_id, now)) {
         excess.push(delivery.id);
         continue;
       }
+      const hold = this.fairness.admit(delivery.webhook_id, now);
+      if (hold === 'over') {
+        excess.push(delivery.id);
+        continue;
+      }
       kept += 1;
-      this.ready.push({ delivery, hook: byId.get(delivery.webhook_id), claimedAt });
+      this.ready.push({ delivery, hook, claimedAt, hold });
       this.countReady(delivery.webhook_id, 1);
     }
     if (excess.length > 0) await releaseClaims(db, this.id, excess, this.deps.clock.now());
@@ -393,10 +423,11 @@ export class DeliveryWorker {
     const stale: string[] = [];
     const now = performance.now();
     for (let i = 0; i < this.ready.length && this.sending < this.opts.concurrency;) {
-      const { delivery, hook, claimedAt } = this.ready[i]!;
+      const { delivery, hook, claimedAt, hold } = this.ready[i]!;
       if (now - claimedAt > this.maxReadyMs) {
         this.ready.splice(i, 1);
         this.countReady(delivery.webhook_id, -1);
+        this.fairness.release(hold);
         stale.push(delivery.id);
         continue;
       }
@@ -406,7 +437,7 @@ export class DeliveryWorker {
       }
       this.ready.splice(i, 1);
       this.countReady(delivery.webhook_id, -1);
-      this.begin(delivery, hook);
+      this.begin(delivery, hook, hold);
     }
     if (stale.length > 0) void this.giveBack(stale);
   }
@@ -421,7 +452,11 @@ export class DeliveryWorker {
     }
   }
 
-  private begin(delivery: ClaimedDelivery, hook: ClaimedWebhook | undefined): void {
+  private begin(
+    delivery: ClaimedDelivery,
+    hook: ClaimedWebhook | undefined,
+    hold: Hold | null,
+  ): void {
     this.sending += 1;
     this.perHook.set(delivery.webhook_id, (this.perHook.get(delivery.webhook_id) ?? 0) + 1);
     let sent = false;
@@ -430,6 +465,7 @@ export class DeliveryWorker {
       if (sent) return;
       sent = true;
       if (answered) this.answeredAt.set(delivery.webhook_id, performance.now());
+      this.fairness.release(hold);
       this.sending -= 1;
       const left = (this.perHook.get(delivery.webhook_id) ?? 1) - 1;
       if (left > 0) this.perHook.set(delivery.webhook_id, left);
@@ -474,6 +510,7 @@ export class DeliveryWorker {
         },
         { dispatcher: this.deps.dispatcher, timeoutMs: this.opts.timeoutMs },
       );
+      this.fairness.measured(delivery.webhook_id, result.durationMs, performance.now());
       sent(result.statusCode !== null);
       // Batched with the other attempts finishing now: one transaction for many.
       const outcome = await this.recorder.record(delivery, result);

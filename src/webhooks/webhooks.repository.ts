@@ -152,13 +152,47 @@ async function assertRoomInSurvey(
   }
 }
 
+/**
+ * Keeps an organization's webhook count (ticket and survey webhooks) within
+ * HOOKDESK_MAX_WEBHOOKS_PER_ORG: every webhook is more work for the delivery
+ * engine, and an unbounded number would let one tenant crowd out the others.
+ * `lockRows` holds the organization row until commit, as for surveys.
+ */
+async function assertRoomInOrganization(
+  trx: Executor,
+  organizationId: string,
+  max: number,
+  lockRows: boolean,
+): Promise<void> {
+  if (lockRows) {
+    await trx
+      .selectFrom('organizations')
+      .select('id')
+      .where('id', '=', organizationId)
+      .forUpdate()
+      .execute();
+  }
+  const { count } = await trx
+    .selectFrom('webhooks')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('organization_id', '=', organizationId)
+    .executeTakeFirstOrThrow();
+  if (Number(count) >= max) {
+    throw new AppError(
+      'conflict',
+      `An organization may have at most ${max} webhooks (HOOKDESK_MAX_WEBHOOKS_PER_ORG); delete one first.`,
+    );
+  }
+}
+
 export async function createWebhook(
   trx: Executor,
   clock: Clock,
   scope: WebhookScope,
   input: WebhookFields,
-  opts: { lockRows: boolean },
+  opts: { lockRows: boolean; maxPerOrganization: number },
 ): Promise<WebhooksTable> {
+  await assertRoomInOrganization(trx, scope.organizationId, opts.maxPerOrganization, opts.lockRows);
   if (scope.surveyId !== null) await assertRoomInSurvey(trx, scope.surveyId, opts.lockRows);
   const now = clock.now();
   const row: WebhooksTable = {

@@ -120,7 +120,10 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
       const input = checkCreateBody(request, rules);
       const row = await db.transaction().execute(async (trx) => {
         const scope = await spec.scopeOf(trx, request);
-        return createWebhook(trx, clock, scope, input, { lockRows });
+        return createWebhook(trx, clock, scope, input, {
+          lockRows,
+          maxPerOrganization: deps.config.maxWebhooksPerOrganization,
+        });
       });
       return reply.status(201).send(toWebhookDto(row));
     },
