@@ -274,7 +274,12 @@ forEachDialect(
       receiver.respond = () => ({ status: 200, body: 'slow ok', delayMs: 1_000 });
       const before = receiver.received.length;
 
-      const w = startWorker('drain', { HOOKDESK_WORKER_CONCURRENCY: '6' });
+      // The 1 s answers make these webhooks slow: without the whole share, one
+      // organization would have only a quarter of the slots (src/delivery/fairness.ts).
+      const w = startWorker('drain', {
+        HOOKDESK_WORKER_CONCURRENCY: '6',
+        HOOKDESK_WORKER_SLOW_SHARE: '100',
+      });
       await until(
         'the worker to have 6 attempts in flight',
         () => receiver.received.length - before >= 6,
