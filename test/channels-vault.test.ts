@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CredentialVault, readOrCreateKeyFile } from '../src/channels/vault.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { AppError } from '../src/errors.js';
-import { redactUrl } from '../src/inbound/providers/channel.js';
+import { redactUrl } from '../src/logger.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hookdesk-vault-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -104,7 +104,16 @@ describe('HOOKDESK_ENCRYPTION_KEY', () => {
 
 describe('request logs', () => {
   it('redact secret query parameters and leave other URLs alone', () => {
-    expect(redactUrl('/a/b?token=s3cret&x=1')).toBe('/a/b?token=%5Bredacted%5D&x=1');
+    expect(redactUrl('/a/b?token=s3cret&x=1')).toBe('/a/b?token=[redacted]&x=1');
+    // Names are judged decoded, as the router reads them; the spelling is kept.
+    for (const name of ['%74oken', '%74%6F%6B%65%6E', 'tok%65n', 'to%6ben']) {
+      expect(redactUrl(`/a?x=1&${name}=s3cret`)).toBe(`/a?x=1&${name}=[redacted]`);
+    }
+    expect(redactUrl('/a?token=s3cret&token=again')).toBe('/a?token=[redacted]&token=[redacted]');
+    expect(redactUrl('/a#&token=s3cret')).not.toContain('s3cret');
+    expect(redactUrl('/a?hub%2Everify_token=v&x=%ZZ')).toBe(
+      '/a?hub%2Everify_token=[redacted]&x=%ZZ',
+    );
     expect(redactUrl('/m?hub.mode=subscribe&hub.verify_token=v&hub.challenge=1')).not.toContain(
       '=v&',
     );

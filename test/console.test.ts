@@ -399,9 +399,30 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByText('Receiver was saved.').waitFor();
     const hooks = (await api('GET', '/api/webhooks')).data;
+    // Values are write-only: the API and the form show the mask, never the value.
     expect(hooks.find((w: { name: string }) => w.name === 'Receiver').headers).toEqual({
-      'X-Team': 'support',
+      'X-Team': '********',
     });
+    await row('Receiver').getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit Receiver' }).waitFor();
+    expect(await page.getByLabel('Custom headers').inputValue()).toBe('X-Team: ********');
+    // Saved with one header added, the masked line keeps its value.
+    await page.getByLabel('Custom headers').fill('X-Team: ********\nX-Shift: nightly-rota');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Receiver was saved.').waitFor();
+    hookAnswer = 'ok';
+    const before = receiver.received.length;
+    await row('Receiver').getByRole('button', { name: 'Send test' }).click();
+    await page.getByTestId('test-status').getByText('200').waitFor();
+    const sent = receiver.received.slice(before);
+    expect(sent.map((r) => [r.headers['x-team'], r.headers['x-shift']])).toEqual([
+      ['support', 'nightly-rota'],
+    ]);
+    await page.getByRole('link', { name: 'Open this test delivery' }).click();
+    await page.getByRole('row').filter({ hasText: 'X-Shift' }).getByText('********').waitFor();
+    expect(await page.content()).not.toContain('nightly-rota');
+    await nav('Webhooks').click();
+    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
 
     await row('Flaky').getByRole('button', { name: 'Enable' }).click();
     await page.getByText('Flaky is enabled again.').waitFor();

@@ -127,6 +127,9 @@ forEachDialect(
             status_code: null,
             error_code: 'blocked_destination',
           });
+          // The tenant reads this message: it must not say where an internal name points.
+          expect(attempt.error_message).toContain('resolves to a private or internal address');
+          expect(attempt.error_message).not.toContain('127.0.0');
           expect(delivery.status).toBe('pending');
         }
         expect(receiver.received.length).toBe(before);

@@ -83,6 +83,10 @@ describe('createGuardedLookup', () => {
       const error = await lookup(fn, 'rebind.example', options).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BlockedDestinationError);
       expect(error).toMatchObject({ code: 'blocked_destination', host: 'rebind.example' });
+      // The message reaches the tenant: it says what, never which address.
+      const { message } = error as Error;
+      expect(message).toMatch(/rebind\.example resolves to a private or internal address/);
+      expect(message).not.toMatch(/\d+\.\d+\.\d+\.\d+|::|not-an-address|loopback|link-local/);
     }
     expect(resolver.calls).toHaveLength(2);
   });

@@ -126,6 +126,48 @@ forEachDialect('organization inbound settings', (h) => {
     expect(log).not.toContain(TOKEN);
   });
 
+  it('treats the token the same, and keeps it out of the log, in any spelling of its name', async () => {
+    const org = await h.createOrg();
+    await setOrganization(h, org, { inboundEmail: { token: TOKEN } });
+    const WRONG = 'wrong-token-fedcba9876543210';
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const app = await buildApp({
+      config: h.config,
+      database: h.database,
+      clock: h.clock,
+      logger,
+      delivery: h.delivery,
+      metrics: h.metrics,
+    });
+    try {
+      const post = (path: string, query: string, messageId: string) =>
+        app.inject({
+          method: 'POST',
+          url: `/api/rpc/tickets/email/${path}?${query}`,
+          payload: inbound(org, { messageId }),
+        });
+      const answers: string[] = [];
+      const spellings = ['token', '%74oken', '%74%6F%6B%65%6E', 'tok%65n', 'to%6Ben'];
+      for (const [i, name] of spellings.entries()) {
+        const right = await post('inbound', `${name}=${TOKEN}`, `<right-${i}@example.com>`);
+        const wrong = await post('inbound', `${name}=${WRONG}`, `<wrong-${i}@example.com>`);
+        const status = await post('delivery-status', `${name}=${TOKEN}`, `<s-${i}@example.com>`);
+        answers.push(`${right.statusCode} ${wrong.statusCode} ${status.statusCode}`);
+        expect(right.json().ticketId, right.body).toEqual(expect.any(String));
+      }
+      // Every spelling answers as `?token=` does: accepted, or 401 for a wrong token.
+      expect(answers).toEqual(spellings.map(() => '200 401 200'));
+    } finally {
+      await app.close();
+    }
+    const log = lines.join('');
+    expect(log).toContain('incoming request');
+    expect(log).toContain('%74oken=[redacted]');
+    expect(log).not.toContain(TOKEN);
+    expect(log).not.toContain(WRONG);
+  });
+
   it('ignores delivery-status callbacks without the token of the message organization', async () => {
     const org = await h.createOrg();
     const ticket = await emailTicket(h, org, 'Token', 'token@example.com');

@@ -4,7 +4,7 @@
  * (waited for without blocking the event loop), and WAL checkpoints made
  * by the checkpointer thread instead of inside commits.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -124,5 +124,27 @@ describe('SQLite driver [sqlite]', () => {
     }
     expect(before).toBeLessThan(100_000);
     expect(size).toBeGreaterThan(8_000_000);
+  });
+
+  it('creates a new database file, its -wal and its -shm readable by their owner only', async () => {
+    // A common permissive umask, under which a file would otherwise be created 0644.
+    const umask = process.umask(0o022);
+    try {
+      const file = join(dir, 'data', 'new.db');
+      const h = open(file);
+      await sql`create table t (n integer)`.execute(h.db);
+      await sql`insert into t values (1)`.execute(h.db);
+      for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+        expect((statSync(path).mode & 0o777).toString(8), path).toBe('600');
+      }
+      // A file that already exists keeps the mode its operator gave it.
+      const existing = join(dir, 'existing.db');
+      writeFileSync(existing, '', { mode: 0o640 });
+      chmodSync(existing, 0o640);
+      open(existing);
+      expect((statSync(existing).mode & 0o777).toString(8)).toBe('640');
+    } finally {
+      process.umask(umask);
+    }
   });
 });

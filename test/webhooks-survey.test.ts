@@ -1,12 +1,17 @@
 import { expect, it } from 'vitest';
 import { forEachDialect, type Harness, type Org } from './support/harness.js';
+import { newId } from '../src/ids.js';
+import { MASKED_HEADER_VALUE as MASK } from '../src/webhooks/headers.js';
 import {
   SURVEY_HOOK,
   TICKET_HOOK,
   agentKey,
+  attemptsOf,
   countWebhooks,
   createHook,
   createSurvey,
+  deliveriesOf,
+  insertDelivery,
   webhookApi,
 } from './support/webhooks.js';
 
@@ -44,7 +49,7 @@ forEachDialect('survey webhooks', (h) => {
     const first = await createHook(api);
     const second = await createHook(api, { active: false });
     const patched = await api.patch(first.id, { name: 'Renamed', headers: { 'X-Survey': '1' } });
-    expect(patched.json()).toMatchObject({ name: 'Renamed', headers: { 'X-Survey': '1' } });
+    expect(patched.json()).toMatchObject({ name: 'Renamed', headers: { 'X-Survey': MASK } });
     expect((await api.list()).json().data.map((w: { id: string }) => w.id)).toEqual([
       second.id,
       first.id,
@@ -165,16 +170,52 @@ forEachDialect('survey webhooks', (h) => {
     const { surveyId, api } = await surveyWithApi(org);
     await createHook(api);
     const del = await deleteSurvey(h, org, surveyId);
-    expect(del).toBe(204);
+    expect(del.statusCode).toBe(204);
     expect(await countWebhooks(h, org.organizationId)).toBe(0);
+  });
+
+  it('refuses an agent deleting a survey with webhooks and keeps them and their deliveries; an admin may', async () => {
+    const org = await h.createOrg();
+    const { surveyId, api } = await surveyWithApi(org);
+    const hook = await createHook(api);
+    const deliveryId = await insertDelivery(h, org.organizationId, hook.id, 'failed');
+    await h.db
+      .insertInto('delivery_attempts')
+      .values({
+        id: newId(),
+        delivery_id: deliveryId,
+        number: 1,
+        started_at: 0,
+        duration_ms: 5,
+        response_body_truncated: 0,
+      })
+      .execute();
+    const stored = async () => ({
+      surveys: (await h.db.selectFrom('surveys').select('id').where('id', '=', surveyId).execute())
+        .length,
+      webhooks: await countWebhooks(h, org.organizationId),
+      deliveries: (await deliveriesOf(h, hook.id)).length,
+      attempts: (await attemptsOf(h, deliveryId)).length,
+    });
+    const everything = { surveys: 1, webhooks: 1, deliveries: 1, attempts: 1 };
+    expect(await stored()).toEqual(everything);
+
+    const agent = await agentKey(h, org);
+    const refused = await deleteSurvey(h, org, surveyId, agent);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error).toMatchObject({ code: 'forbidden', details: [] });
+    expect(await stored()).toEqual(everything);
+
+    // Without webhooks an agent still deletes surveys; an unknown one stays 404.
+    const plain = await createSurvey(h, org);
+    expect((await deleteSurvey(h, org, plain, agent)).statusCode).toBe(204);
+    expect((await deleteSurvey(h, org, plain, agent)).statusCode).toBe(404);
+
+    expect((await deleteSurvey(h, org, surveyId)).statusCode).toBe(204);
+    expect(await stored()).toEqual({ surveys: 0, webhooks: 0, deliveries: 0, attempts: 0 });
   });
 });
 
-async function deleteSurvey(h: Harness, org: Org, surveyId: string): Promise<number> {
-  const res = await h.request({
-    method: 'DELETE',
-    url: `/api/surveys/${surveyId}`,
-    key: org.apiKey,
-  });
-  return res.statusCode;
+function deleteSurvey(h: Harness, org: Org, surveyId: string, key = org.apiKey) {
+  return h.request({ method: 'DELETE', url: `/api/surveys/${surveyId}`, key });
 }

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import { iso } from '../src/clock.js';
 import { newId } from '../src/ids.js';
+import { MASKED_HEADER_VALUE as MASK } from '../src/webhooks/headers.js';
 import { forEachDialect } from './support/harness.js';
 import {
   SECRET,
@@ -64,7 +65,8 @@ forEachDialect('ticket webhooks', (h) => {
     });
     expect(hook).toMatchObject({
       hasSecret: true,
-      headers: { 'X-Tenant': 'acme', Authorization: 'Bearer abc' },
+      // Values are write-only (test/webhooks-headers.test.ts).
+      headers: { 'X-Tenant': MASK, Authorization: MASK },
       active: false,
       retryPolicy: [10, 60],
     });
@@ -74,6 +76,7 @@ forEachDialect('ticket webhooks', (h) => {
       .where('id', '=', hook.id)
       .executeTakeFirstOrThrow();
     expect(row.secret).toBe(SECRET);
+    expect(JSON.parse(row.headers)).toEqual({ 'X-Tenant': 'acme', Authorization: 'Bearer abc' });
     expect(JSON.parse(row.events)).toEqual(TICKET_HOOK.events);
   });
 
@@ -118,7 +121,7 @@ forEachDialect('ticket webhooks', (h) => {
       retryPolicy: [],
     };
     const changed = (await api.patch(hook.id, patch)).json();
-    expect(changed).toEqual({ ...renamed, ...patch });
+    expect(changed).toEqual({ ...renamed, ...patch, headers: { 'X-B': MASK } });
     expect(changed.hasSecret).toBe(true);
     h.clock.advance(60_000);
     const same = (await api.patch(hook.id, {})).json();

@@ -114,6 +114,7 @@ export interface Webhook {
   url: string;
   events: string[];
   hasSecret: boolean;
+  /** Custom header names, each with a masked value: values are write-only. */
   headers: Record<string, string>;
   active: boolean;
   retryPolicy: number[];

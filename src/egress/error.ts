@@ -1,6 +1,8 @@
 /**
  * One error class for every refused destination, so delivery code can record
- * the attempt as `blocked_destination` without parsing messages.
+ * the attempt as `blocked_destination` without parsing messages. The message
+ * is shown to the tenant, so it names only what the tenant gave (the URL's
+ * host); `address` is for the operator and tests, never for a response.
  */
 export class BlockedDestinationError extends Error {
   readonly code = 'blocked_destination' as const;

@@ -76,8 +76,10 @@ async function resolveChecked(
     // private addresses is exactly what a rebinding attack looks like.
     const why = exempt ? undefined : addressRefusal(policy, address, port);
     if (why !== undefined) {
+      // The message reaches the tenant (the attempt's error): it must not say
+      // what an internal name resolves to, nor which kind of range it is in.
       throw new BlockedDestinationError(
-        `The host ${hostname} resolves to ${address}, ${why}; webhooks can only be sent to public addresses.`,
+        `The host ${hostname} resolves to a private or internal address; webhooks can only be sent to public addresses.`,
         { host: hostname, address },
       );
     }

@@ -2,7 +2,7 @@
 import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
 import type { Executor, SurveysTable } from '../db/schema.js';
-import { Problems, notFound } from '../errors.js';
+import { AppError, Problems, notFound } from '../errors.js';
 import type { PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { normalizeQuestions } from './questions.js';
@@ -116,16 +116,55 @@ export async function updateSurvey(
   return next;
 }
 
-/** Its responses go with it (foreign-key cascade); its events stay in the outbox. */
+/**
+ * Its responses, webhooks and their deliveries go with it (foreign-key
+ * cascade); its events stay in the outbox. Webhooks are managed by admins
+ * only, so a caller who may not delete them (`mayDeleteWebhooks` false: an
+ * agent) may not delete a survey that has any either: 403 `forbidden`,
+ * nothing changed.
+ * `lockRows` (where writers are concurrent) holds the survey row while
+ * counting, as creating a survey webhook does, so none slips in between the
+ * count and the delete; SQLite has a single writer anyway.
+ */
 export async function deleteSurvey(
   trx: Executor,
   organizationId: string,
   id: string,
+  opts: { mayDeleteWebhooks: boolean; lockRows: boolean },
 ): Promise<void> {
+  if (!opts.mayDeleteWebhooks) await assertNoWebhooks(trx, organizationId, id, opts.lockRows);
   const result = await trx
     .deleteFrom('surveys')
     .where('organization_id', '=', organizationId)
     .where('id', '=', id)
     .executeTakeFirst();
   if (Number(result.numDeletedRows) === 0) throw notFound('Survey');
+}
+
+async function assertNoWebhooks(
+  trx: Executor,
+  organizationId: string,
+  id: string,
+  lockRows: boolean,
+): Promise<void> {
+  const survey = await trx
+    .selectFrom('surveys')
+    .select('id')
+    .where('organization_id', '=', organizationId)
+    .where('id', '=', id)
+    .$if(lockRows, (q) => q.forUpdate())
+    .executeTakeFirst();
+  if (!survey) throw notFound('Survey');
+  const webhook = await trx
+    .selectFrom('webhooks')
+    .select('id')
+    .where('survey_id', '=', id)
+    .limit(1)
+    .executeTakeFirst();
+  if (webhook) {
+    throw new AppError(
+      'forbidden',
+      'This survey has webhooks, which only an admin may delete: an admin API key is needed to delete it.',
+    );
+  }
 }

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { IdParams, errorResponses } from '../http/schemas.js';
+import { ErrorResponse, IdParams, errorResponses } from '../http/schemas.js';
 import { responseRoutes } from './responses.routes.js';
 import {
   createSurvey,
@@ -19,6 +19,7 @@ import { QuestionsInputSchema, SurveyName, SurveySchema } from './surveys.schema
 export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { db } = deps.database;
   const { clock } = deps;
+  const lockRows = deps.database.dialect.capabilities.concurrentWriters;
   return async (app) => {
     app.get(
       '/api/surveys',
@@ -96,13 +97,27 @@ export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/api/surveys/:id',
-      { schema: { tags: ['surveys'], params: IdParams } },
+      {
+        schema: {
+          tags: ['surveys'],
+          description:
+            'Deletes the survey with its responses, webhooks and their deliveries. ' +
+            'A survey that has webhooks needs an admin key (403 `forbidden` for an agent).',
+          params: IdParams,
+          response: {
+            204: Type.Null({ description: 'Deleted.' }),
+            ...errorResponses,
+            403: ErrorResponse,
+          },
+        },
+      },
       async (request, reply) => {
-        const { organizationId } = authOf(request);
+        const { organizationId, role } = authOf(request);
+        const opts = { mayDeleteWebhooks: role === 'admin', lockRows };
         await db
           .transaction()
-          .execute((trx) => deleteSurvey(trx, organizationId, request.params.id));
-        return reply.status(204).send();
+          .execute((trx) => deleteSurvey(trx, organizationId, request.params.id, opts));
+        return reply.status(204).send(null);
       },
     );
 

@@ -2,8 +2,9 @@
  * Custom webhook headers: what a webhook may add to each delivery request.
  * Names are RFC 7230 tokens; values are single-line text. The headers the
  * delivery engine sets itself, and hop-by-hop or framing headers, are refused.
+ * Values are write-only: the API shows each header's name with a mask.
  */
-import type { Problems } from '../errors.js';
+import { Problems } from '../errors.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MAX_NAME = 100;
@@ -71,4 +72,48 @@ export function checkHeaders(
     }
     seen.add(lower);
   }
+}
+
+/**
+ * What the API shows in place of every custom header value. Values are
+ * secrets as much as the signing secret is (typically the receiver's
+ * `Authorization`), so they are write-only; a fixed mask says nothing about
+ * a value, not even its length.
+ */
+export const MASKED_HEADER_VALUE = '********';
+
+/** The headers as the API shows them: every name, no value. */
+export function maskHeaders(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(headers).map((name) => [name, MASKED_HEADER_VALUE]));
+}
+
+/**
+ * The headers to store when `given` replaces `stored`. A value equal to the
+ * mask keeps the stored value of the header of that name (compared
+ * case-insensitively, as header names are), so a client can send back the
+ * headers it read and change only some; a mask with no stored value to keep
+ * is a 400 naming the header.
+ */
+export function unmaskHeaders(
+  given: Record<string, string>,
+  stored: Record<string, string>,
+): Record<string, string> {
+  const byName = new Map(
+    Object.entries(stored).map(([name, value]) => [name.toLowerCase(), value]),
+  );
+  const problems = new Problems();
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(given)) {
+    const kept = value === MASKED_HEADER_VALUE ? byName.get(name.toLowerCase()) : value;
+    if (kept === undefined) {
+      problems.add(
+        `headers.${name}`,
+        `is the mask ${MASKED_HEADER_VALUE}, which keeps a stored value, but this webhook has no such header: send the value itself`,
+      );
+    } else {
+      out[name] = kept;
+    }
+  }
+  problems.throwIfAny();
+  return out;
 }

@@ -1,8 +1,9 @@
 /**
  * Webhooks, always read and written within a scope: an organization's ticket
  * webhooks (`surveyId: null`) or one of its surveys' webhooks. A webhook
- * outside the scope does not exist (404). The secret never leaves this
- * module except to the delivery engine, which reads the row itself.
+ * outside the scope does not exist (404). The secret and the custom header
+ * values never leave this module except to the delivery engine, which reads
+ * the row itself.
  */
 import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
@@ -11,6 +12,7 @@ import { cancelPendingDeliveries } from '../delivery/queue/commands.js';
 import { AppError, notFound } from '../errors.js';
 import type { PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
+import { maskHeaders, unmaskHeaders } from './headers.js';
 import type { WebhookFields, WebhookPatch } from './webhooks.input.js';
 
 export { DEFAULT_RETRY_POLICY } from './webhooks.input.js';
@@ -42,6 +44,11 @@ export interface WebhookDto {
   updatedAt: string;
 }
 
+function parseHeaders(row: WebhooksTable): Record<string, string> {
+  return JSON.parse(row.headers) as Record<string, string>;
+}
+
+/** Header values are write-only (masked), like the secret, which only shows as `hasSecret`. */
 export function toWebhookDto(row: WebhooksTable): WebhookDto {
   return {
     id: row.id,
@@ -51,7 +58,7 @@ export function toWebhookDto(row: WebhooksTable): WebhookDto {
     url: row.url,
     events: JSON.parse(row.events) as string[],
     hasSecret: row.secret !== null,
-    headers: JSON.parse(row.headers) as Record<string, string>,
+    headers: maskHeaders(parseHeaders(row)),
     active: row.active === 1,
     retryPolicy: JSON.parse(row.retry_policy) as number[],
     consecutiveFailures: row.consecutive_failures,
@@ -203,7 +210,7 @@ export async function createWebhook(
     url: input.url,
     events: JSON.stringify(input.events),
     secret: input.secret,
-    headers: JSON.stringify(input.headers),
+    headers: JSON.stringify(unmaskHeaders(input.headers, {})),
     active: input.active ? 1 : 0,
     retry_policy: JSON.stringify(input.retryPolicy),
     consecutive_failures: 0,
@@ -229,7 +236,9 @@ function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
     url: patch.url ?? current.url,
     events: patch.events ? JSON.stringify(patch.events) : current.events,
     secret: patch.secret === undefined ? current.secret : patch.secret,
-    headers: patch.headers ? JSON.stringify(patch.headers) : current.headers,
+    headers: patch.headers
+      ? JSON.stringify(unmaskHeaders(patch.headers, parseHeaders(current)))
+      : current.headers,
     active: current.active,
     retry_policy: patch.retryPolicy ? JSON.stringify(patch.retryPolicy) : current.retry_policy,
     consecutive_failures: current.consecutive_failures,

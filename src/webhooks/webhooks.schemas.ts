@@ -3,6 +3,7 @@ import { Type, type TObject, type TSchema } from '@sinclair/typebox';
 import { SURVEY_EVENT_TYPES, TICKET_EVENT_TYPES } from '../events/catalog.js';
 import { PageQuery } from '../http/pagination.js';
 import { Nullable, Timestamp, Uuid } from '../http/schemas.js';
+import { MASKED_HEADER_VALUE } from './headers.js';
 
 /** Ticket webhooks belong to an organization, survey webhooks to one of its surveys. */
 export type WebhookKind = 'ticket' | 'survey';
@@ -20,7 +21,9 @@ export const WebhookSchema = Type.Object({
   url: Type.String(),
   events: Type.Array(Type.String()),
   hasSecret: Type.Boolean(),
-  headers: Type.Record(Type.String(), Type.String()),
+  headers: Type.Record(Type.String(), Type.String(), {
+    description: `Custom header names; values are write-only and always shown as \`${MASKED_HEADER_VALUE}\`.`,
+  }),
   active: Type.Boolean(),
   retryPolicy: Type.Array(Type.Integer()),
   consecutiveFailures: Type.Integer(),
@@ -56,7 +59,10 @@ function fields(kind: WebhookKind) {
     }),
     headers: Type.Record(Type.String(), Type.String({ maxLength: 1000 }), {
       maxProperties: MAX_HEADERS,
-      description: 'Custom request headers sent with every delivery.',
+      description:
+        `Custom request headers sent with every delivery; the set replaces the webhook's whole set. ` +
+        `Values are secrets, never returned: a value of \`${MASKED_HEADER_VALUE}\` keeps the stored ` +
+        'value of the header of that name (400 when there is none), so headers read back can be sent back.',
     }),
     active: Type.Boolean(),
     retryPolicy: Type.Array(Type.Integer({ minimum: 1, maximum: MAX_RETRY_DELAY_S }), {

@@ -215,7 +215,7 @@ function RequestHeaders({
       </table>
       <p class="help">
         Custom headers and the signature follow the webhook’s settings at the time of each attempt;
-        shown here as they are now.
+        shown here as they are now. Custom header values are secrets, shown masked.
       </p>
       {hook.hasSecret && <SignatureCheck body={delivery.payload} />}
     </>

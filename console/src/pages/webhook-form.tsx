@@ -34,6 +34,7 @@ function initial(hook: Webhook | null, dir: Directory): Form {
     events: hook?.events ?? [],
     secret: '',
     removeSecret: false,
+    // The API shows each value masked; a masked line sent back keeps the stored value.
     headers: Object.entries(hook?.headers ?? {})
       .map(([k, v]) => `${k}: ${v}`)
       .join('\n'),
@@ -350,7 +351,11 @@ function WebhookForm({
         <Field
           id="wh-headers"
           label="Custom headers"
-          help="One “Name: value” per line, at most 20. Hookdesk’s own headers and hop-by-hop ones are refused."
+          help={
+            hook && Object.keys(hook.headers).length > 0
+              ? 'One “Name: value” per line, at most 20. Values are secrets and never shown: leave a masked value as it is to keep it, or type a new one. Hookdesk’s own headers and hop-by-hop ones are refused.'
+              : 'One “Name: value” per line, at most 20. Values are secrets: once saved they are never shown again. Hookdesk’s own headers and hop-by-hop ones are refused.'
+          }
           problems={problemsOf(problems, 'headers')}
         >
           {(aria) => (

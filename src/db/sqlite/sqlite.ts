@@ -3,7 +3,7 @@
  * writer; `busy_timeout` makes a second process (say `hookdesk worker` next to
  * `hookdesk api`) wait for the write lock instead of failing.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
@@ -157,6 +157,21 @@ export const sqliteDialect: Dialect = {
 };
 
 /**
+ * Creates a missing database file with mode 0600 before SQLite opens it: it
+ * holds webhook signing secrets and custom header values. SQLite gives the
+ * -wal and -shm files it creates the database file's mode, so they follow.
+ * An existing file keeps its mode (the operator's choice), and when the file
+ * cannot be created here SQLite's own open reports why, as before.
+ */
+function createPrivately(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch {
+    // EEXIST, or a failure SQLite is about to report in its own words.
+  }
+}
+
+/**
  * Opens (creating if needed) the database file. A file that cannot be opened
  * or written (full disk, read-only file or directory) throws a one-line
  * `StorageError` here, before anything else runs.
@@ -165,7 +180,10 @@ export function openSqlite(path: string, options: OpenOptions = {}): DatabaseHan
   const file = path === ':memory:' ? path : resolve(path);
   let native: SqliteDatabase.Database | null = null;
   try {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      mkdirSync(dirname(file), { recursive: true });
+      createPrivately(file);
+    }
     native = new SqliteDatabase(file);
     native.pragma('journal_mode = WAL');
     native.pragma('busy_timeout = 5000');

@@ -16,10 +16,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../../http/deps.js';
 import { parseJson } from '../../http/json.js';
 import { ErrorResponse } from '../../http/schemas.js';
+import { redactedRequest } from '../../logger.js';
 import { findOrganizationSettings, inboundTokenMatches } from '../../orgs/settings.js';
 import { StringEnum } from '../../tickets/inputs.js';
 import { inboundTokenOf } from './inbound.route.js';
-import { redactedRequest, type Limiter } from './rate-limit.js';
+import type { Limiter } from './rate-limit.js';
 import {
   applyDeliveryStatus,
   organizationsOfProviderMessage,

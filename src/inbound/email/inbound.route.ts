@@ -12,10 +12,11 @@ import type { FastifyRequest } from 'fastify';
 import { AppError, notFound } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
 import { ErrorResponse, Nullable, Uuid, errorResponses } from '../../http/schemas.js';
+import { redactedRequest } from '../../logger.js';
 import { findOrganizationSettings, inboundTokenMatches } from '../../orgs/settings.js';
 import { Str, StrOrNull, UUID } from '../../tickets/inputs.js';
 import { parseReferences } from './message-ids.js';
-import { redactedRequest, type Limiter } from './rate-limit.js';
+import type { Limiter } from './rate-limit.js';
 import { receiveInboundEmail, type InboundEmail } from './receive.js';
 
 export const INBOUND_TOKEN_HEADER = 'x-hookdesk-inbound-token';

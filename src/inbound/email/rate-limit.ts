@@ -39,14 +39,3 @@ export function createLimiter(app: FastifyInstance, perMinute: number): Limiter 
     }
   };
 }
-
-/** The request line for logs with any `token` query parameter blanked. */
-export function redactedRequest(request: FastifyRequest) {
-  return {
-    method: request.method,
-    url: request.url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]'),
-    host: request.host,
-    remoteAddress: request.ip,
-    remotePort: request.socket?.remotePort,
-  };
-}

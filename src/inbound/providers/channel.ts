@@ -15,36 +15,10 @@ import { vaultFor, type Secrets } from '../../channels/vault.js';
 import type { ChannelsTable, Executor } from '../../db/schema.js';
 import { AppError, notFound } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
+import { redactedRequest } from '../../logger.js';
 
 /** Prefix of every provider callback; `:routeKey` is the channel's random URL segment. */
 export const CHANNEL_ROUTE = '/api/rpc/channels/:routeKey';
-
-/**
- * Query parameters that carry a provider credential: Meta's
- * `hub.verify_token` and SendGrid's Inbound Parse `token`.
- */
-const SECRET_QUERY_PARAMS = ['token', 'hub.verify_token'];
-
-/** The URL with secret query parameters' values replaced; other URLs unchanged. */
-export function redactUrl(url: string): string {
-  const query = url.indexOf('?');
-  if (query < 0) return url;
-  const params = new URLSearchParams(url.slice(query + 1));
-  if (!SECRET_QUERY_PARAMS.some((name) => params.has(name))) return url;
-  for (const name of SECRET_QUERY_PARAMS) if (params.has(name)) params.set(name, '[redacted]');
-  return `${url.slice(0, query)}?${params.toString()}`;
-}
-
-/** The request line Fastify logs, with credentials blanked from the query. */
-function redactedRequest(request: FastifyRequest) {
-  return {
-    method: request.method,
-    url: redactUrl(request.url),
-    host: request.host,
-    remoteAddress: request.ip,
-    remotePort: request.socket?.remotePort,
-  };
-}
 
 /**
  * Route options shared by provider callbacks: public (no API key),
@@ -99,6 +73,16 @@ async function load(
     : undefined;
   if (!row || CHANNEL_SPECS[row.type].provider !== provider) throw notFound('Channel');
   return { row, secrets: vaultFor(deps.config, deps.database).decrypt(row.id, row.credentials) };
+}
+
+/**
+ * An onRequest hook: a callback to an unknown channel is refused (404)
+ * before its body is read.
+ */
+export function knownChannel(deps: AppDeps, provider: Provider) {
+  return async (request: FastifyRequest): Promise<void> => {
+    await channelOf(deps, request, provider);
+  };
 }
 
 /** No credential at all: 401, as for a missing API key. */
