@@ -2,13 +2,13 @@
  * Request bodies of provider callbacks. Signatures cover the bytes as sent,
  * so JSON and form bodies reach the handlers as the raw Buffer and are parsed
  * only after the signature checks out. Multipart (SendGrid Inbound Parse,
- * Mailgun routes) is streamed: fields are kept, attachment bytes are counted
- * and dropped (attachments are recorded as metadata only).
+ * Mailgun routes) is streamed by multipart.ts.
  */
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, toError } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import { parseJson } from '../../http/json.js';
+import { closeAfterEarlyAnswers } from './unread-bodies.js';
 
 /** Inbound email posts carry whole messages with attachments, far above the API's usual limit. */
 export const INBOUND_EMAIL_LIMIT_BYTES = 50 * 1024 * 1024;
@@ -23,11 +23,13 @@ export async function installProviderParsers(
   options: ParserOptions = {},
 ): Promise<void> {
   scope.removeAllContentTypeParsers();
+  closeAfterEarlyAnswers(scope);
   const raw = (_request: FastifyRequest, body: Buffer, done: (e: null, b: Buffer) => void) =>
     done(null, body);
   scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, raw);
   scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, raw);
   if (options.multipart) {
+    // Per-part bounds; the limit on all parts together is readMultipart's.
     await scope.register(multipart, {
       limits: {
         fieldSize: INBOUND_EMAIL_LIMIT_BYTES,
@@ -88,55 +90,4 @@ export function jsonBody(raw: Buffer): unknown {
     if (error instanceof AppError) throw error;
     throw new AppError('invalid_json', undefined, [], { cause: error });
   }
-}
-
-export interface FilePart {
-  field: string;
-  filename: string;
-  contentType: string | null;
-  size: number;
-}
-
-export interface MultipartForm {
-  fields: FormParams;
-  files: FilePart[];
-}
-
-/**
- * Reads a multipart body. Malformed multipart (a broken boundary, a cut-off
- * part) is the sender's fault: 400, never the 5xx the parser would report.
- */
-export async function readMultipart(request: FastifyRequest): Promise<MultipartForm> {
-  const fields: FormParams = Object.create(null) as FormParams;
-  const files: FilePart[] = [];
-  try {
-    for await (const part of request.parts()) {
-      if (part.type === 'file') {
-        let size = 0;
-        for await (const chunk of part.file) size += (chunk as Buffer).length;
-        files.push({
-          field: part.fieldname,
-          filename: part.filename,
-          contentType: part.mimetype || null,
-          size,
-        });
-        continue;
-      }
-      if (part.valueTruncated)
-        throw new AppError('payload_too_large', 'A form field is too large.');
-      const value = typeof part.value === 'string' ? part.value : String(part.value);
-      const current = fields[part.fieldname];
-      if (current === undefined) fields[part.fieldname] = value;
-      else fields[part.fieldname] = Array.isArray(current) ? [...current, value] : [current, value];
-    }
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    const status = (error as { statusCode?: unknown }).statusCode;
-    if (status === 413) throw new AppError('payload_too_large', undefined, [], { cause: error });
-    throw new AppError('validation_failed', 'The multipart body is malformed.', [], {
-      cause: toError(error),
-    });
-  }
-  rejectNul(fields);
-  return { fields, files };
 }

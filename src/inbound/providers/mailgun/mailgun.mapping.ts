@@ -7,7 +7,8 @@ import type { InboundAttachment, InboundEmail } from '../../email/receive.js';
 import type { MessageDeliveryStatus } from '../../email/status.js';
 import { safeEqual } from '../channel.js';
 import { clean, mimeToEmail, parseHeaderBlock, requiredFrom } from '../email.js';
-import { one, type FormParams, type FilePart } from '../parsers.js';
+import type { FilePart } from '../multipart.js';
+import { one, type FormParams } from '../parsers.js';
 
 /** `signature` is hex(HMAC-SHA256(signing key, timestamp + token)); compared in constant time. */
 export function verifyMailgunSignature(

@@ -1,6 +1,9 @@
 /**
  * Mailgun (channel type `mailgun`):
- * - `inbound`: a route's `forward()` post (urlencoded or multipart).
+ * - `inbound`: a route's `forward()` post (urlencoded or multipart). The
+ *   signature fields travel in the body: a multipart post is verified as
+ *   soon as all three have arrived, so a forged one is refused before its
+ *   attachments are read.
  * - `events`: event webhooks (JSON `{signature, event-data}`).
  * Both carry `timestamp`, `token` and `signature` = hex(HMAC-SHA256(webhook
  * signing key, timestamp + token)). A timestamp outside REPLAY_WINDOW_MS is
@@ -22,9 +25,11 @@ import {
   channelOf,
   firstSeen,
   isFresh,
+  knownChannel,
   missingCredential,
 } from '../channel.js';
 import { inboundKey } from '../email.js';
+import { readMultipart, type MultipartForm } from '../multipart.js';
 import {
   INBOUND_EMAIL_LIMIT_BYTES,
   formParams,
@@ -32,9 +37,8 @@ import {
   jsonBody,
   one,
   rawBody,
-  readMultipart,
   rejectNul,
-  type MultipartForm,
+  type FormParams,
 } from '../parsers.js';
 import {
   mailgunInboundEmail,
@@ -61,11 +65,29 @@ function verify(clock: Clock, signingKey: string, signed: Signed): string {
   return token;
 }
 
-async function readForm(request: FastifyRequest): Promise<MultipartForm> {
-  if (request.isMultipart()) return readMultipart(request);
+function signedFields(fields: FormParams): Signed {
+  return {
+    timestamp: one(fields, 'timestamp'),
+    token: one(fields, 'token'),
+    signature: one(fields, 'signature'),
+  };
+}
+
+async function readForm(
+  request: FastifyRequest,
+  onField: (fields: FormParams) => void,
+): Promise<MultipartForm> {
+  if (request.isMultipart()) return readMultipart(request, { onField });
   const fields = formParams(rawBody(request));
   rejectNul(fields);
   return { fields, files: [] };
+}
+
+/** Form posts only, refused before the body is read. */
+async function rejectJson(request: FastifyRequest): Promise<void> {
+  if (request.headers['content-type']?.startsWith('application/json')) {
+    throw new AppError('unsupported_media_type', 'Mailgun routes post form data.');
+  }
 }
 
 export function mailgunRoutes(deps: AppDeps): FastifyPluginAsync {
@@ -80,19 +102,19 @@ export function mailgunRoutes(deps: AppDeps): FastifyPluginAsync {
       {
         ...callbackRoute('Mailgun inbound route forward (inbound email)'),
         bodyLimit: INBOUND_EMAIL_LIMIT_BYTES,
+        onRequest: [knownChannel(deps, 'mailgun'), rejectJson],
       },
       async (request, reply) => {
         const { row: channel, secrets } = await channelOf(deps, request, 'mailgun');
-        if (request.headers['content-type']?.startsWith('application/json')) {
-          throw new AppError('unsupported_media_type', 'Mailgun routes post form data.');
-        }
-        const form = await readForm(request);
-        const { fields } = form;
-        const token = verify(clock, secrets.signingKey ?? '', {
-          timestamp: one(fields, 'timestamp'),
-          token: one(fields, 'token'),
-          signature: one(fields, 'signature'),
+        const signingKey = secrets.signingKey ?? '';
+        let verifiedEarly: string | undefined;
+        const form = await readForm(request, (fields) => {
+          const signed = signedFields(fields);
+          if (verifiedEarly !== undefined || Object.values(signed).includes(undefined)) return;
+          verifiedEarly = verify(clock, signingKey, signed);
         });
+        const { fields } = form;
+        const token = verifiedEarly ?? verify(clock, signingKey, signedFields(fields));
         const email = await mailgunInboundEmail(channel.organization_id, fields, form.files);
         await db.transaction().execute(async (trx) => {
           if (!(await firstSeen(trx, clock, channel, `token:${token}`))) return;
@@ -107,7 +129,10 @@ export function mailgunRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post(
       `${CHANNEL_ROUTE}/mailgun/events`,
-      callbackRoute('Mailgun event webhook (delivery statuses)'),
+      {
+        ...callbackRoute('Mailgun event webhook (delivery statuses)'),
+        onRequest: knownChannel(deps, 'mailgun'),
+      },
       async (request, reply) => {
         const { row: channel, secrets } = await channelOf(deps, request, 'mailgun');
         const body = jsonBody(rawBody(request));

@@ -20,6 +20,7 @@ import {
   callbackRoute,
   channelOf,
   firstSeen,
+  knownChannel,
   missingCredential,
   safeEqual,
 } from '../channel.js';
@@ -61,7 +62,10 @@ export function metaRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post(
       path,
-      callbackRoute('Meta WhatsApp messages and statuses (answers 200)'),
+      {
+        ...callbackRoute('Meta WhatsApp messages and statuses (answers 200)'),
+        onRequest: knownChannel(deps, 'meta'),
+      },
       async (request, reply) => {
         const { row: channel, secrets } = await channelOf(deps, request, 'meta');
         const raw = rawBody(request);

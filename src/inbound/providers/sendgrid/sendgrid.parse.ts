@@ -6,7 +6,8 @@
  */
 import type { InboundAttachment, InboundEmail } from '../../email/receive.js';
 import { AppError } from '../../../errors.js';
-import { one, type MultipartForm } from '../parsers.js';
+import type { MultipartForm } from '../multipart.js';
+import { one } from '../parsers.js';
 import { clean, mimeToEmail, parseHeaderBlock, requiredFrom, type HeaderFacts } from '../email.js';
 
 function envelopeTo(form: MultipartForm): string | undefined {

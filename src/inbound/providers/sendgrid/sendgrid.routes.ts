@@ -7,7 +7,7 @@
  * - `inbound`: Inbound Parse (multipart; raw MIME mode too). SendGrid does
  *   not sign these posts the way it signs events; when the channel has an
  *   `inboundParseToken`, the URL's `?token=` must match it, checked before
- *   the body is read. Deduplicated on the Message-ID.
+ *   the body is read, as is the media type. Deduplicated on the Message-ID.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../../../http/deps.js';
@@ -22,16 +22,17 @@ import {
   channelOf,
   firstSeen,
   isFresh,
+  knownChannel,
   missingCredential,
   safeEqual,
 } from '../channel.js';
 import { inboundKey } from '../email.js';
+import { isMultipartType, readMultipart } from '../multipart.js';
 import {
   INBOUND_EMAIL_LIMIT_BYTES,
   installProviderParsers,
   jsonBody,
   rawBody,
-  readMultipart,
 } from '../parsers.js';
 import {
   candidateIds,
@@ -58,12 +59,21 @@ export function sendgridRoutes(deps: AppDeps): FastifyPluginAsync {
     if (!safeEqual(given, expected)) throw badCredential('token parameter');
   }
 
+  async function checkMultipart(request: FastifyRequest): Promise<void> {
+    if (!isMultipartType(request.headers['content-type'])) {
+      throw new AppError('unsupported_media_type', 'Inbound Parse posts multipart/form-data.');
+    }
+  }
+
   return async (app) => {
     await installProviderParsers(app, { multipart: true });
 
     app.post(
       `${CHANNEL_ROUTE}/sendgrid/events`,
-      callbackRoute('SendGrid signed Event Webhook (delivery statuses)'),
+      {
+        ...callbackRoute('SendGrid signed Event Webhook (delivery statuses)'),
+        onRequest: knownChannel(deps, 'sendgrid'),
+      },
       async (request, reply) => {
         const { row: channel } = await channelOf(deps, request, 'sendgrid');
         const signature = request.headers[SIGNATURE];
@@ -108,13 +118,10 @@ export function sendgridRoutes(deps: AppDeps): FastifyPluginAsync {
       {
         ...callbackRoute('SendGrid Inbound Parse (inbound email)'),
         bodyLimit: INBOUND_EMAIL_LIMIT_BYTES,
-        onRequest: checkParseToken,
+        onRequest: [checkParseToken, checkMultipart],
       },
       async (request, reply) => {
         const { row: channel } = await channelOf(deps, request, 'sendgrid');
-        if (!request.isMultipart()) {
-          throw new AppError('unsupported_media_type', 'Inbound Parse posts multipart/form-data.');
-        }
         const form = await readMultipart(request);
         const email = await inboundParseEmail(channel.organization_id, form);
         await db.transaction().execute(async (trx) => {

@@ -19,6 +19,7 @@ import {
   callbackRoute,
   channelOf,
   firstSeen,
+  knownChannel,
   missingCredential,
 } from '../channel.js';
 import { formParams, installProviderParsers, one, rawBody, rejectNul } from '../parsers.js';
@@ -59,7 +60,10 @@ export function twilioRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post(
       `${CHANNEL_ROUTE}/twilio/inbound`,
-      callbackRoute('Twilio inbound SMS / WhatsApp message (answers empty TwiML)'),
+      {
+        ...callbackRoute('Twilio inbound SMS / WhatsApp message (answers empty TwiML)'),
+        onRequest: knownChannel(deps, 'twilio'),
+      },
       async (request, reply) => {
         const { channel, params } = await verified(request);
         const sid = required(params, 'MessageSid');
@@ -90,7 +94,10 @@ export function twilioRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post(
       `${CHANNEL_ROUTE}/twilio/status`,
-      callbackRoute('Twilio message status callback (answers 200, empty)'),
+      {
+        ...callbackRoute('Twilio message status callback (answers 200, empty)'),
+        onRequest: knownChannel(deps, 'twilio'),
+      },
       async (request, reply) => {
         const { channel, params } = await verified(request);
         const sid = required(params, 'MessageSid');
