@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { parseAllowList } from './egress/allow-list.js';
+import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -58,6 +59,29 @@ export interface Config {
    * each public email endpoint; counted in memory per process. (Default: 600)
    */
   readonly inboundRateLimit: number;
+  /** Time to receive a whole request, headers and body, in ms; then 408. (Default: 30000) */
+  readonly requestTimeoutMs: number;
+  /**
+   * Time to receive a request's headers (on a new connection: counted from
+   * its opening), in ms; then 408. At most `requestTimeoutMs`. (Default: 10000)
+   */
+  readonly headersTimeoutMs: number;
+  /** How long an idle kept-alive connection stays open between requests, in ms. (Default: 72000) */
+  readonly keepAliveTimeoutMs: number;
+  /**
+   * A connection on which no byte moves either way for this long is closed,
+   * in ms; longer than `deliveryTimeoutMs`, which `POST …/test` may wait in
+   * silence. (Default: 120000, or `deliveryTimeoutMs` + 30000 when larger)
+   */
+  readonly connectionTimeoutMs: number;
+  /** Whose `X-Forwarded-For` decides a request's source address. (Default: false: nobody's) */
+  readonly trustProxy: TrustProxy;
+  /**
+   * Provider callbacks that fail authentication, per minute, that one source
+   * may send to one channel's URLs (ten times that over all channels) before
+   * its requests are refused with 429; counted in memory per process. (Default: 30)
+   */
+  readonly providerFailureLimit: number;
   /**
    * 32-byte AES-256-GCM key for channel credentials at rest. (Default: unset:
    * on SQLite a key file beside the database is created and used; on
@@ -127,6 +151,51 @@ function encryptionKey(env: Env): Buffer | undefined {
   throw new ConfigError(name, 'must be 32 bytes written as 64 hex digits or base64');
 }
 
+/** HTTP server timeouts, trusted proxies, provider-callback limits (see src/http/connections.ts). */
+function httpSettings(env: Env, deliveryTimeoutMs: number) {
+  const requestTimeoutMs = int(env, 'HOOKDESK_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000);
+  const headersTimeoutMs = int(
+    env,
+    'HOOKDESK_HEADERS_TIMEOUT_MS',
+    Math.min(10_000, requestTimeoutMs),
+    100,
+    3_600_000,
+  );
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      'HOOKDESK_HEADERS_TIMEOUT_MS',
+      `must be at most HOOKDESK_REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
+    );
+  }
+  const connectionTimeoutMs = int(
+    env,
+    'HOOKDESK_CONNECTION_TIMEOUT_MS',
+    Math.max(120_000, deliveryTimeoutMs + 30_000),
+    1000,
+    3_600_000,
+  );
+  if (connectionTimeoutMs <= deliveryTimeoutMs) {
+    throw new ConfigError(
+      'HOOKDESK_CONNECTION_TIMEOUT_MS',
+      `must be greater than HOOKDESK_DELIVERY_TIMEOUT_MS (${deliveryTimeoutMs}), got ${connectionTimeoutMs}`,
+    );
+  }
+  let trustProxy: TrustProxy;
+  try {
+    trustProxy = parseTrustProxy(str(env, 'HOOKDESK_TRUST_PROXY'));
+  } catch (error) {
+    throw new ConfigError('HOOKDESK_TRUST_PROXY', (error as Error).message);
+  }
+  return {
+    requestTimeoutMs,
+    headersTimeoutMs,
+    keepAliveTimeoutMs: int(env, 'HOOKDESK_KEEP_ALIVE_TIMEOUT_MS', 72_000, 100, 3_600_000),
+    connectionTimeoutMs,
+    trustProxy,
+    providerFailureLimit: int(env, 'HOOKDESK_PROVIDER_FAILURE_LIMIT', 30, 1, 1_000_000),
+  };
+}
+
 const LOG_LEVELS: readonly LogLevel[] = [
   'fatal',
   'error',
@@ -172,6 +241,7 @@ export function loadConfig(env: Env = process.env): Config {
   } catch (error) {
     throw new ConfigError('HOOKDESK_EGRESS_ALLOW', (error as Error).message);
   }
+  const deliveryTimeoutMs = int(env, 'HOOKDESK_DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000);
   const config: Config = {
     port,
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -181,7 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
     egressAllow,
     egressAllowHttp: bool(env, 'HOOKDESK_EGRESS_ALLOW_HTTP', false),
     egressCaFile,
-    deliveryTimeoutMs: int(env, 'HOOKDESK_DELIVERY_TIMEOUT_MS', 10_000, 100, 600_000),
+    deliveryTimeoutMs,
     workerConcurrency: int(env, 'HOOKDESK_WORKER_CONCURRENCY', 32, 1, 1024),
     workerThreads: int(env, 'HOOKDESK_WORKER_THREADS', 1, 1, 16),
     workerSlowSharePercent: int(env, 'HOOKDESK_WORKER_SLOW_SHARE', 25, 1, 100),
@@ -192,6 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     bodyLimitBytes: int(env, 'HOOKDESK_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     inboundRateLimit: int(env, 'HOOKDESK_INBOUND_RATE_LIMIT', 600, 1, 1_000_000),
+    ...httpSettings(env, deliveryTimeoutMs),
     encryptionKey: encryptionKey(env),
   };
   return Object.freeze(config);

@@ -11,6 +11,7 @@ import { channelRoutes } from '../channels/channels.routes.js';
 import { contactRoutes } from '../contacts/contacts.routes.js';
 import { eventRoutes } from '../events/events.routes.js';
 import { emailRoutes } from '../inbound/email/email.routes.js';
+import { installFailureLimits } from '../inbound/providers/failure-limit.js';
 import { mailgunRoutes } from '../inbound/providers/mailgun/mailgun.routes.js';
 import { metaRoutes } from '../inbound/providers/meta/meta.routes.js';
 import { postmarkRoutes } from '../inbound/providers/postmark/postmark.routes.js';
@@ -28,6 +29,7 @@ import { webhookRoutes } from '../webhooks/webhooks.routes.js';
 import { VERSION } from '../version.js';
 import { installAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
+import { connectionOptions, trackEarlyAnswers } from './connections.js';
 import type { AppDeps } from './deps.js';
 import { errorBody, frameworkErrorHandler, installErrorHandler } from './error-handler.js';
 import { installJsonParser } from './json.js';
@@ -41,8 +43,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true } },
     // Malformed paths (bad percent-encoding, over-long parameters) answer in the contract's format.
     frameworkErrors: frameworkErrorHandler,
+    // Timeouts, trusted proxies and the answer to malformed or slow requests.
+    ...connectionOptions(deps.config),
   });
   app.setValidatorCompiler(validatorCompiler);
+  trackEarlyAnswers(app);
   installJsonParser(app);
   installErrorHandler(app, deps.database.dialect);
   installUrlNulGuard(app);
@@ -108,11 +113,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Provider callbacks: public, each verified by its provider's own signature,
   // each in its own scope with the body parsers it needs (raw bytes kept).
-  await app.register(twilioRoutes(deps));
-  await app.register(metaRoutes(deps));
-  await app.register(sendgridRoutes(deps));
-  await app.register(mailgunRoutes(deps));
-  await app.register(postmarkRoutes(deps));
+  // A source that keeps failing their checks is refused for a while.
+  await app.register(async (providers) => {
+    installFailureLimits(providers, deps.clock, deps.config.providerFailureLimit);
+    await providers.register(twilioRoutes(deps));
+    await providers.register(metaRoutes(deps));
+    await providers.register(sendgridRoutes(deps));
+    await providers.register(mailgunRoutes(deps));
+    await providers.register(postmarkRoutes(deps));
+  });
 
   return app;
 }
