@@ -45,6 +45,9 @@ forEachDialect(
         NODE_EXTRA_CA_CERTS: CA_FILE,
         HOOKDESK_DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
         HOOKDESK_WORKER_CONCURRENCY: String(TOTAL),
+        // One organization's silent endpoints get a quarter of the slots by default
+        // (src/delivery/fairness.ts); this test wants every slot held.
+        HOOKDESK_WORKER_SLOW_SHARE: '100',
         LOG_LEVEL: 'info',
       });
       procs.push(p);
@@ -181,5 +184,9 @@ forEachDialect(
       );
     }, 150_000);
   },
-  { HOOKDESK_EGRESS_ALLOW: '127.0.0.1', HOOKDESK_EGRESS_CA_FILE: CA_FILE },
+  {
+    HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
+    HOOKDESK_EGRESS_CA_FILE: CA_FILE,
+    HOOKDESK_MAX_WEBHOOKS_PER_ORG: String(WEBHOOKS),
+  },
 );
