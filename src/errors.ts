@@ -21,11 +21,28 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * Stable codes on single `details[]` entries, for the refusals a client must
+ * tell apart (the console explains an SSRF refusal differently from a plain
+ * http URL). Only these entries carry a `code`; docs/errors.md lists them and
+ * a test keeps the two in step.
+ */
+export const DETAIL_CODES = {
+  invalid_url: 'The webhook URL cannot be parsed.',
+  https_required: 'The webhook URL does not use https (or http is not enabled).',
+  url_credentials: 'The webhook URL holds a username or password.',
+  blocked_destination: 'The webhook URL names a private, loopback, link-local or internal host.',
+} as const satisfies Record<string, string>;
+
+export type DetailCode = keyof typeof DETAIL_CODES;
+
 /** One problem with one input field; `field` is a dotted path such as `requester.email`. */
 export interface FieldProblem {
   field: string;
   message: string;
   in?: 'body' | 'query' | 'params' | 'headers';
+  /** Present only on the refusals listed in `DETAIL_CODES`. */
+  code?: DetailCode;
 }
 
 export class AppError extends Error {
@@ -54,8 +71,10 @@ export function invalid(field: string, message: string): AppError {
 /** Collects several field problems and throws them together, so clients see all at once. */
 export class Problems {
   private readonly list: FieldProblem[] = [];
-  add(field: string, message: string): void {
-    this.list.push({ field, message, in: 'body' });
+  add(field: string, message: string, code?: DetailCode): void {
+    this.list.push(
+      code === undefined ? { field, message, in: 'body' } : { field, message, in: 'body', code },
+    );
   }
   get empty(): boolean {
     return this.list.length === 0;

@@ -1,7 +1,8 @@
 /**
- * Prometheus metrics (SPEC §10). One registry per process (not prom-client's
- * global one, so tests can build many apps). Queue gauges are read from the
- * database at scrape time: they are true across all workers, not just this one.
+ * Prometheus metrics (docs/operations.md, "Health and metrics"). One registry
+ * per process (not prom-client's global one, so tests can build many apps).
+ * Queue gauges are read from the database at scrape time: they are true across
+ * all workers, not just this one.
  */
 import {
   AggregatorRegistry,
@@ -15,7 +16,7 @@ import {
 } from 'prom-client';
 import type { Clock } from './clock.js';
 import type { Executor } from './db/schema.js';
-import { queueStats } from './delivery/queue/maintenance.js';
+import { queueStats } from './delivery/queue/gauges.js';
 
 export class Metrics {
   readonly registry = new Registry();

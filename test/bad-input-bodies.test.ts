@@ -277,7 +277,7 @@ forEachDialect('bad input: request bodies', (h) => {
           }
           const url = await resolvePath(h, world.tenants[0], p.route);
           // Public provider endpoints may acknowledge malformed input (so providers do not
-          // retry, SPEC §8.2), but then must store nothing.
+          // retry, docs/providers.md, "Delivery status"), but then must store nothing.
           const res = await watch.send(
             {
               method: p.route.method,

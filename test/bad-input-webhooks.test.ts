@@ -1,6 +1,6 @@
 /**
- * Bad input aimed at outgoing webhooks (SPEC §5, §7), on ticket and survey
- * webhooks, create and update:
+ * Bad input aimed at outgoing webhooks (docs/api.md, "Webhooks"), on ticket and
+ * survey webhooks, create and update:
  *
  * - custom headers: header injection (CR, LF, NUL in names and values),
  *   reserved and hop-by-hop names in any letter case (`Host`,
@@ -41,7 +41,10 @@ const proc = watchProcess();
 // ---------------------------------------------------------------------------
 // Custom headers
 
-/** Set by Hookdesk on every delivery, or hop-by-hop / framing (SPEC §5), or refused by undici. */
+/**
+ * Set by Hookdesk on every delivery (docs/webhooks.md, "The request"), or
+ * hop-by-hop / framing, or refused by undici.
+ */
 const MUST_REJECT = [
   'host',
   'content-length',
@@ -225,7 +228,7 @@ const byte = fc.integer({ min: 0, max: 255 });
 const v4 = (a: fc.Arbitrary<number>, b: fc.Arbitrary<number> = byte): fc.Arbitrary<V4> =>
   fc.tuple(a, b, byte, byte);
 
-/** IPv4 addresses in the ranges SPEC §7 blocks. */
+/** IPv4 addresses in the ranges the SSRF rules block (docs/security.md, "Receivers"). */
 const blockedV4: fc.Arbitrary<V4> = fc.oneof(
   v4(fc.constant(127)), // loopback
   v4(fc.constant(10)), // private

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/cli/app.js';
 import { pino } from 'pino';
 import { REDACT_PATHS } from '../src/logger.js';
 import { forEachDialect, type Harness, type Org } from './support/harness.js';

@@ -17,6 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHANNEL_SPECS, CHANNEL_TYPES } from '../src/channels/channel-types.js';
+import { VERSION } from '../src/version.js';
+import { DEFAULT_RETRY_POLICY } from '../src/webhooks/webhooks.input.js';
 import { freePort, startCli, stop, waitForOk } from './support/cli.js';
 import { forEachDialect } from './support/harness.js';
 import { CA_FILE, useReceiver } from './support/receiver.js';
@@ -247,6 +250,15 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
     );
     expect(await page.getByLabel('URL', { exact: true }).getAttribute('aria-invalid')).toBe('true');
     await shot('webhook-form-ssrf');
+    // Told apart by the API's detail code, not its wording: plain http gets other words.
+    await page.getByLabel('URL', { exact: true }).fill('http://hooks.example.com/hook');
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await page.getByTestId('https-explanation').waitFor();
+    expect(await page.getByTestId('ssrf-explanation').count()).toBe(0);
+    // The server's default retry policy (GET /api/meta), not a copy.
+    expect(await page.getByLabel('Retry delays (seconds)').inputValue()).toBe(
+      DEFAULT_RETRY_POLICY.join(', '),
+    );
 
     await page.getByLabel('URL', { exact: true }).fill(receiver.url('/hook'));
     await page.getByLabel('Signing secret').fill(SECRET);
@@ -294,6 +306,7 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
     // The request: our headers, and the exact signature computed in the browser.
     const deliveryId = page.url().split('/').at(-1)!;
     await page.getByRole('cell', { name: deliveryId }).waitFor();
+    await row('User-Agent').getByText(`Hookdesk/${VERSION}`).waitFor();
     const sent = receiver.received
       .slice(before)
       .find((r) => r.headers['x-webhook-delivery'] === deliveryId);
@@ -461,6 +474,10 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
     await page.getByText('No channels yet').waitFor();
     await page.getByRole('link', { name: 'New channel' }).click();
     await page.getByRole('heading', { name: 'New channel' }).waitFor();
+    // Every type the server knows, by its own labels (GET /api/meta).
+    expect(await page.getByLabel('Provider').locator('option').allInnerTexts()).toEqual(
+      CHANNEL_TYPES.map((t) => CHANNEL_SPECS[t].label),
+    );
     await page.getByLabel('Provider').selectOption('twilio_sms');
     await page.getByLabel('Name', { exact: true }).fill('Support SMS');
     await page.getByLabel('Account SID').fill('SK123');
@@ -568,7 +585,7 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
     expect(pageErrors).toEqual([]);
     expect(consoleErrors.length).toBeGreaterThan(0); // the provoked 4xx below: the listener works
     // The browser itself logs each 4xx answer the tests provoked on purpose
-    // (the wrong key, the refused URL, the bad header, the bad SLA target).
+    // (the wrong key, the refused URLs, the bad header, the bad SLA target).
     expect(
       consoleErrors.filter(
         (e) => !/^Failed to load resource: the server responded with a status of 40[01]/.test(e),

@@ -1,6 +1,6 @@
 /** The delivery log API (list, detail, retry, test), survey webhooks end to end, metrics and retention. */
 import { expect, it } from 'vitest';
-import { pruneOnce } from '../src/delivery/retention.js';
+import { pruneOnce } from '../src/cli/retention.js';
 import { forEachDialect } from './support/harness.js';
 import { CA_FILE, useReceiver } from './support/receiver.js';
 import {

@@ -4,7 +4,7 @@
  * like any other, on both databases: the test endpoint answers normally, a
  * 2xx succeeds, anything else counts toward the failure streak and is
  * retried on schedule; nothing is left `delivering` to be sent again at every
- * lease. How a body is stored is described in README, "Outgoing webhooks".
+ * lease. How a body is stored is described in docs/api.md, "Delivery log".
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';

@@ -5,9 +5,16 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { jobHandlers } from '../src/cli/job-handlers.js';
 import { createDeliveryContext } from '../src/delivery/context.js';
 import type { Resolver } from '../src/egress/index.js';
-import { forEachDialect } from './support/harness.js';
+import { jobBackoffMs } from '../src/jobs/queue.js';
+import { JobRunner } from '../src/jobs/runner.js';
+import { createLogger } from '../src/logger.js';
+import { createMailer } from '../src/mail/mailer.js';
+import { WEBHOOK_DISABLED_MAIL_JOB } from '../src/notifications/webhook-disabled-mail.js';
+import { drain } from './support/email.js';
+import { forEachDialect, type Harness } from './support/harness.js';
 import { CA_FILE, Receiver } from './support/receiver.js';
 import { MailCatcher } from './support/smtp.js';
 import {
@@ -25,6 +32,14 @@ const ENV = {
   HOOKDESK_DELIVERY_TIMEOUT_MS: '800',
 };
 
+/** A job runner with every handler a worker process registers, mailing through `smtpUrl`. */
+function jobRunner(h: Harness, smtpUrl: string): JobRunner {
+  const logger = createLogger('silent');
+  const mailer = createMailer({ smtpUrl, mailFrom: 'Hookdesk <hookdesk@test.localhost>' }, logger);
+  const deps = { database: h.database, clock: h.clock, logger, mailer };
+  return new JobRunner({ ...deps, handlers: jobHandlers(deps) }, { leaseMs: 60_000 });
+}
+
 forEachDialect(
   'delivery failures',
   (h) => {
@@ -37,6 +52,14 @@ forEachDialect(
     afterAll(async () => {
       await Promise.all([receiver.close(), untrusted.close(), mail.close()]);
     });
+
+    const disabledMailJobs = (organizationId: string) =>
+      h.db
+        .selectFrom('jobs')
+        .selectAll()
+        .where('organization_id', '=', organizationId)
+        .where('kind', '=', WEBHOOK_DISABLED_MAIL_JOB)
+        .execute();
 
     /** One delivery to `url`, one attempt; returns its attempt row. */
     async function attemptOnce(url: string, worker = testWorker(h)) {
@@ -181,7 +204,7 @@ forEachDialect(
       });
       // 12 events: ten fail (one attempt each, no retries), the last two are cancelled unsent.
       await emitTicketEvents(h, org.organizationId, 12, 't');
-      const worker = testWorker(h, { smtpUrl: mail.url, concurrency: 1, perWebhook: 1 });
+      const worker = testWorker(h, { concurrency: 1, perWebhook: 1 });
       const brokenBefore = receiver.received.filter((r) => r.path === '/broken').length;
       for (let i = 0; i < 30 && (await worker.runOnce()) > 0; i++);
       expect(receiver.received.filter((r) => r.path === '/broken').length - brokenBefore).toBe(10);
@@ -222,9 +245,15 @@ forEachDialect(
       expect(api.data).toHaveLength(1);
       expect(api.data[0]).toMatchObject({ type: 'webhook_disabled', data: { webhookId: hook.id } });
 
-      const sent = mail.mails.filter(
-        (m) => m.raw.includes(hook.id) || m.raw.includes(receiver.url('/broken')),
-      );
+      // The email is no work of the delivery worker: one job per admin, run by the job runner.
+      const mailed = () =>
+        mail.mails.filter(
+          (m) => m.raw.includes(hook.id) || m.raw.includes(receiver.url('/broken')),
+        );
+      expect(mailed()).toEqual([]);
+      expect(await disabledMailJobs(org.organizationId)).toHaveLength(2);
+      await drain(jobRunner(h, mail.url));
+      const sent = mailed();
       const admin = await h.db
         .selectFrom('users')
         .select('email')
@@ -252,6 +281,44 @@ forEachDialect(
         disabledAt: null,
         disabledReason: null,
       });
+    });
+
+    it('retries the disabled-webhook email while the SMTP server is away', async () => {
+      receiver.respond = (r) => (r.path === '/smtp-away' ? { status: 500 } : { status: 200 });
+      const org = await h.createOrg();
+      await createWebhook(h, org, {
+        url: receiver.url('/smtp-away'),
+        events: ['ticket.created'],
+        retryPolicy: [],
+      });
+      await emitTicketEvents(h, org.organizationId, 10, 'a');
+      const worker = testWorker(h, { concurrency: 1, perWebhook: 1 });
+      for (let i = 0; i < 30 && (await worker.runOnce()) > 0; i++);
+      expect(await disabledMailJobs(org.organizationId)).toMatchObject([{ status: 'pending' }]);
+
+      // Nothing listens on this port: the send fails and the job waits for its retry.
+      const closed: Server = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const port = (closed.address() as { port: number }).port;
+      await new Promise<void>((r) => closed.close(() => r()));
+      await drain(jobRunner(h, `smtp://127.0.0.1:${port}`));
+      expect(await disabledMailJobs(org.organizationId)).toMatchObject([
+        { status: 'pending', attempt_count: 1 },
+      ]);
+
+      h.clock.advance(jobBackoffMs(1));
+      await drain(jobRunner(h, mail.url));
+      expect(await disabledMailJobs(org.organizationId)).toMatchObject([
+        { status: 'succeeded', attempt_count: 2 },
+      ]);
+      const admin = await h.db
+        .selectFrom('users')
+        .select('email')
+        .where('id', '=', org.adminUserId)
+        .executeTakeFirstOrThrow();
+      const sent = mail.mails.filter((m) => m.raw.includes(receiver.url('/smtp-away')));
+      expect(sent.map((m) => m.to)).toEqual([[admin.email]]);
+      expect(sent[0]!.raw).toContain('was disabled');
     });
   },
   ENV,

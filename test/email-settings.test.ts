@@ -1,7 +1,7 @@
 /** `/api/organization` inbound settings, the inbound token, and rate limits of the public email endpoints. */
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
-import { buildApp } from '../src/http/app.js';
+import { buildApp } from '../src/cli/app.js';
 import { forEachDialect } from './support/harness.js';
 import {
   counts,

@@ -1,8 +1,9 @@
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { expect, it } from 'vitest';
-import { EVENT_CATALOGUE, SURVEY_EVENT_TYPES, TICKET_EVENT_TYPES } from '../src/events/catalog.js';
+import { SURVEY_EVENT_TYPES, TICKET_EVENT_TYPES } from '../src/events/catalog.js';
 import { emitEvents } from '../src/events/outbox.js';
+import { EVENT_CATALOGUE } from '../src/webhooks/event-catalogue.js';
 import { forEachDialect } from './support/harness.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;

@@ -3,8 +3,9 @@ import { createLogger } from '../src/logger.js';
 import { JobRunner, type JobHandler } from '../src/jobs/runner.js';
 import { cancelJobsByKeys, enqueueJob, enqueueJobs, jobBackoffMs } from '../src/jobs/queue.js';
 import { onLocalWake } from '../src/delivery/wake.js';
-import { pruneOnce } from '../src/delivery/retention.js';
+import { pruneOnce } from '../src/cli/retention.js';
 import { forEachDialect, type Harness } from './support/harness.js';
+import { sleep } from './support/wait.js';
 
 function runner(h: Harness, handlers: Record<string, JobHandler>, leaseMs = 60_000): JobRunner {
   return new JobRunner(
@@ -188,7 +189,7 @@ forEachDialect('jobs', (h) => {
     let runs = 0;
     const slow: JobHandler = async () => {
       runs += 1;
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     };
     for (let i = 0; i < 10; i++) await enqueue(org.organizationId, 'slow', { i });
     const a = runner(h, { slow }, 10_000);

@@ -39,7 +39,8 @@ forEachDialect('ticket messages', (h) => {
     });
     expect(res.statusCode).toBe(201);
     const message = res.json();
-    // An email reply gets its own Message-ID (SPEC §3); sending is tested in test/email-*.
+    // An email reply gets its own Message-ID (docs/providers.md, "Outgoing ticket email");
+    // sending is tested in test/email-*.
     expect(message.emailMessageId).toMatch(/^<[0-9a-f-]{36}@localhost>$/);
     expect(message).toEqual({
       id: expect.any(String),

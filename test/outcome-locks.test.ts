@@ -18,6 +18,7 @@ import { recordOutcomes } from '../src/delivery/queue/outcome.js';
 import type { AttemptResult } from '../src/delivery/sender.js';
 import { newId } from '../src/ids.js';
 import { forEachDialect } from './support/harness.js';
+import { sleep } from './support/wait.js';
 import { createTicket, createWebhook } from './support/webhooks.js';
 
 const FAILED: Omit<AttemptResult, 'startedAt'> = {
@@ -29,8 +30,6 @@ const FAILED: Omit<AttemptResult, 'startedAt'> = {
   responseBodyTruncated: false,
   error: null,
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A pending delivery of `webhookId`, made by fan-out's own row builder. */
 async function insertDelivery(trx: Db, organizationId: string, webhookId: string, now: number) {

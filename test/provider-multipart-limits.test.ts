@@ -20,7 +20,7 @@ import {
   type StreamedPart,
 } from './support/streamed-post.js';
 
-/** The documented limit of inbound email posts (README, "Provider channels"). */
+/** The documented limit of inbound email posts (docs/providers.md, "Channel choices"). */
 const LIMIT = 50 * MiB;
 /** The attacker's body: four times the limit. */
 const HUGE = 200 * MiB;

@@ -5,7 +5,7 @@
  * key was pruned would be handled twice.
  */
 import { expect, it } from 'vitest';
-import { pruneOnce } from '../src/delivery/retention.js';
+import { pruneOnce } from '../src/cli/retention.js';
 import { firstSeen, MIN_DEDUPE_DAYS } from '../src/inbound/providers/channel.js';
 import { CHANNEL_ENV, createChannel } from './support/channels.js';
 import { forEachDialect } from './support/harness.js';

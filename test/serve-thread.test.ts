@@ -10,7 +10,7 @@ import { afterEach, expect, it } from 'vitest';
 import { freePort } from './support/cli.js';
 import { forEachDialect } from './support/harness.js';
 import { CA_FILE, useReceiver } from './support/receiver.js';
-import { ApiClient, HookdeskProcess, until } from './support/processes.js';
+import { ApiClient, HookdeskProcess, sleep, until } from './support/processes.js';
 
 const TICKETS = 60;
 
@@ -93,10 +93,7 @@ forEachDialect('hookdesk serve with its background thread', (h) => {
     expect(metrics.match(/^hookdesk_process_cpu_user_seconds_total /gm)).toHaveLength(1);
 
     serve.child.kill('SIGTERM');
-    const exit = await Promise.race([
-      serve.exited,
-      new Promise<null>((r) => setTimeout(() => r(null), 20_000)),
-    ]);
+    const exit = await Promise.race([serve.exited, sleep(20_000).then(() => null)]);
     expect(exit?.code, serve.describe()).toBe(0);
   });
 });

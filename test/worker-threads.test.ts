@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { splitSlots } from '../src/cli/background.js';
 import { loadConfig } from '../src/config.js';
 import { forEachDialect } from './support/harness.js';
-import { HookdeskProcess, until } from './support/processes.js';
+import { HookdeskProcess, sleep, until } from './support/processes.js';
 import { CA_FILE, useReceiver } from './support/receiver.js';
 import { createTicket } from './support/webhooks.js';
 
@@ -85,10 +85,7 @@ forEachDialect(
       expect(rows.filter((r) => r.status === 'succeeded')).toHaveLength(TICKETS);
 
       worker.child.kill('SIGTERM');
-      const exit = await Promise.race([
-        worker.exited,
-        new Promise<null>((r) => setTimeout(() => r(null), 20_000)),
-      ]);
+      const exit = await Promise.race([worker.exited, sleep(20_000).then(() => null)]);
       expect(exit?.code, worker.describe()).toBe(0);
     });
   },

@@ -31,6 +31,8 @@ export interface FieldProblem {
   field: string;
   message: string;
   in?: string;
+  /** A stable code on the refusals a client must tell apart (docs/errors.md, "Detail codes"). */
+  code?: string;
 }
 
 export class ApiError extends Error {
@@ -104,7 +106,7 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-// Resources (SPEC §5 and the README).
+// Resources (docs/api.md).
 
 export interface Webhook {
   id: string;
@@ -131,20 +133,13 @@ export interface Survey {
   name: string;
 }
 
-export const DELIVERY_STATUSES = [
-  'pending',
-  'delivering',
-  'succeeded',
-  'failed',
-  'cancelled',
-] as const;
-
 export interface Delivery {
   id: string;
   webhookId: string;
   eventId: string;
   eventType: string;
-  status: (typeof DELIVERY_STATUSES)[number];
+  /** One of the statuses in `GET /api/meta`. */
+  status: string;
   attemptCount: number;
   nextAttemptAt: string | null;
   createdAt: string;
@@ -210,11 +205,10 @@ export interface Targets {
   resolutionMinutes?: number | null;
 }
 
-export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
-
 export interface SlaPolicy {
   warningPercent: number;
-  priorities: Partial<Record<(typeof PRIORITIES)[number], Targets>>;
+  /** By ticket priority (listed in `GET /api/meta`). */
+  priorities: Partial<Record<string, Targets>>;
 }
 
 /** The API path of a webhook, ticket or survey. */
@@ -224,23 +218,13 @@ export function webhookPath(w: Pick<Webhook, 'id' | 'surveyId'>): string {
     : `/api/surveys/${w.surveyId}/webhooks/${w.id}`;
 }
 
-// Provider channels (SPEC §8.3 and the README's "Provider channels").
-
-export const CHANNEL_TYPES = [
-  'twilio_sms',
-  'twilio_whatsapp',
-  'sendgrid',
-  'meta_whatsapp',
-  'mailgun',
-  'postmark',
-] as const;
-
-export type ChannelType = (typeof CHANNEL_TYPES)[number];
+// Provider channels (docs/providers.md, "Provider channels").
 
 /** Secrets are never part of it: `config` holds the shown settings and `has…` flags. */
 export interface Channel {
   id: string;
-  type: ChannelType;
+  /** One of the channel types in `GET /api/meta`. */
+  type: string;
   name: string;
   config: Record<string, string | boolean>;
   /** Built by the API from its public URL and the channel's route key. */

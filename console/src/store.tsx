@@ -1,41 +1,34 @@
 /**
  * Every webhook of the organization, ticket and survey ones in one list, with
- * the surveys and event types: loaded once after sign-in and reloaded after
- * each change, so any page can name a webhook or find its API path by id.
+ * the surveys, event types and the server's lists (`GET /api/meta`): loaded
+ * once after sign-in and reloaded after each change, so any page can name a
+ * webhook or find its API path by id.
  */
 import { createContext, type ComponentChildren } from 'preact';
 import { useContext } from 'preact/hooks';
 import { all, api, type EventType, type Survey, type Webhook } from './api.js';
+import { loadMeta, type Meta } from './meta.js';
 import { useAsync, type AsyncState } from './ui.js';
 
 export interface Directory {
   webhooks: Webhook[];
   surveys: Survey[];
   eventTypes: EventType[];
-  /** `User-Agent` of deliveries, from the API's version. */
-  userAgent: string;
+  meta: Meta;
 }
 
 async function loadDirectory(): Promise<Directory> {
-  const [tickets, surveys, eventTypes, openapi] = await Promise.all([
+  const [tickets, surveys, eventTypes, meta] = await Promise.all([
     all<Webhook>('/api/webhooks'),
     all<Survey>('/api/surveys'),
     api<{ data: EventType[] }>('GET', '/api/event-types'),
-    fetch('/openapi.json')
-      .then((r) => r.json() as Promise<{ info?: { version?: string } }>)
-      .catch(() => ({ info: undefined })),
+    loadMeta(),
   ]);
   const bySurvey = await Promise.all(
     surveys.map((s) => all<Webhook>(`/api/surveys/${s.id}/webhooks`)),
   );
   const webhooks = [...tickets, ...bySurvey.flat()].sort((a, b) => (a.id < b.id ? 1 : -1));
-  const version = openapi.info?.version;
-  return {
-    webhooks,
-    surveys,
-    eventTypes: eventTypes.data,
-    userAgent: version ? `Hookdesk/${version}` : 'Hookdesk/<version>',
-  };
+  return { webhooks, surveys, eventTypes: eventTypes.data, meta };
 }
 
 const Context = createContext<AsyncState<Directory> | null>(null);

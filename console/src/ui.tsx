@@ -186,16 +186,11 @@ export function ConfirmDialog(props: {
   );
 }
 
-const STATUS_TEXT: Record<string, string> = {
-  pending: 'Pending',
-  delivering: 'Delivering',
-  succeeded: 'Succeeded',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-};
-
+/** A delivery status (the server lists them in `GET /api/meta`), capitalized. */
 export function StatusBadge({ status }: { status: string }) {
-  return <span class={`badge badge-${status}`}>{STATUS_TEXT[status] ?? status}</span>;
+  return (
+    <span class={`badge badge-${status}`}>{status.charAt(0).toUpperCase() + status.slice(1)}</span>
+  );
 }
 
 /** A code block with a label, scrollable, selectable. */

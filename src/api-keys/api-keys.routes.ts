@@ -10,7 +10,7 @@ import { iso } from '../clock.js';
 import { notFound } from '../errors.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
-import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { keysetPage, PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
 import { IdParams, Nullable, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
 import { newId } from '../ids.js';
 import { getUser } from '../users/users.repository.js';
@@ -63,9 +63,7 @@ export function apiKeyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           .selectAll()
           .where('organization_id', '=', authOf(request).organizationId)
           .where('revoked_at', 'is', null)
-          .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-          .orderBy('id', 'desc')
-          .limit(page.limit + 1)
+          .$call(keysetPage(page))
           .execute();
         return toPage(rows, page.limit, toDto);
       },

@@ -1,8 +1,9 @@
 /**
- * What each channel type takes and answers (SPEC §8.3's table), said once:
- * its credential fields (secret or shown in `config`), how each is checked,
- * and the callback URLs it gets. The routes and the provider adapters read
- * this table; nothing else knows a type's fields.
+ * What each channel type takes and answers, said once
+ * (docs/providers.md, "Provider channels"): its credential fields (secret or
+ * shown in `config`), how each is checked, and the callback URLs it gets. The
+ * routes and the provider adapters read this table; nothing else knows a type's
+ * fields.
  */
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { normalizePhone } from '../contacts/contacts.repository.js';
@@ -22,20 +23,38 @@ export type Provider = 'twilio' | 'sendgrid' | 'meta' | 'mailgun' | 'postmark';
 
 export interface CredentialField {
   readonly name: string;
+  /** What forms call it, and where to find it in the provider's console (served by `GET /api/meta`). */
+  readonly label: string;
+  readonly help: string;
   /** Secrets are encrypted and never returned; the others are shown in `config`. */
   readonly secret: boolean;
   readonly optional?: boolean;
+  /** A long value (a public key): a form gives it several lines. */
+  readonly multiline?: boolean;
   /** The value to store, or a problem message (as `{ problem }`). */
   parse(value: string): string | { problem: string };
 }
 
+export interface Callback {
+  /** The path after `/api/rpc/channels/{routeKey}/`. */
+  readonly path: string;
+  /** Where the URL goes in the provider's console. */
+  readonly where: string;
+  /** The secret field the URL carries as `?token=` in the answer that set it. */
+  readonly token?: string;
+}
+
 export interface ChannelTypeSpec {
   readonly provider: Provider;
+  readonly label: string;
   readonly fields: readonly CredentialField[];
-  /** `callbackUrls` key → path after `/api/rpc/channels/{routeKey}/`. */
-  readonly callbacks: Readonly<Record<string, string>>;
-  /** Secrets Hookdesk makes up instead of taking them (Postmark's basic-auth pair). */
-  generate?(): Record<string, string>;
+  /** By `callbackUrls` key. */
+  readonly callbacks: Readonly<Record<string, Callback>>;
+  /**
+   * Secrets Hookdesk makes up instead of taking them: Postmark's basic-auth
+   * pair, which rides in the callback URLs' userinfo.
+   */
+  generate?(): { basicAuthUser: string; basicAuthPassword: string };
 }
 
 const MAX = 500;
@@ -78,49 +97,146 @@ function ecdsaP256PublicKey(value: string): string | { problem: string } {
   return { problem: 'must be the base64 DER (SPKI) of an ECDSA P-256 public key' };
 }
 
-const twilio: ChannelTypeSpec = {
+const twilio: Omit<ChannelTypeSpec, 'label'> = {
   provider: 'twilio',
   fields: [
     {
       name: 'accountSid',
+      label: 'Account SID',
+      help: 'AC followed by 32 hex digits (Twilio console → Account info).',
       secret: false,
       parse: pattern(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits'),
     },
-    { name: 'authToken', secret: true, parse: text() },
-    { name: 'phoneNumber', secret: false, parse: phone },
+    {
+      name: 'authToken',
+      label: 'Auth token',
+      help: 'Verifies X-Twilio-Signature. Stored encrypted, never shown again.',
+      secret: true,
+      parse: text(),
+    },
+    {
+      name: 'phoneNumber',
+      label: 'Phone number',
+      help: 'The Twilio number, such as +14155550100 (whatsapp:+1… is accepted).',
+      secret: false,
+      parse: phone,
+    },
   ],
-  callbacks: { inbound: 'twilio/inbound', status: 'twilio/status' },
+  callbacks: {
+    inbound: {
+      path: 'twilio/inbound',
+      where: 'The number’s “A message comes in” webhook (HTTP POST).',
+    },
+    status: {
+      path: 'twilio/status',
+      where: 'The status callback URL of the messages you send.',
+    },
+  },
 };
 
 export const CHANNEL_SPECS: Readonly<Record<ChannelType, ChannelTypeSpec>> = {
-  twilio_sms: twilio,
-  twilio_whatsapp: twilio,
+  twilio_sms: { label: 'Twilio SMS', ...twilio },
+  twilio_whatsapp: { label: 'Twilio WhatsApp', ...twilio },
   sendgrid: {
     provider: 'sendgrid',
+    label: 'SendGrid',
     fields: [
-      { name: 'eventWebhookPublicKey', secret: false, parse: ecdsaP256PublicKey },
-      { name: 'inboundParseToken', secret: true, optional: true, parse: text(16) },
+      {
+        name: 'eventWebhookPublicKey',
+        label: 'Event Webhook verification key',
+        help: 'From Mail Settings → Event Webhook with “Signed Event Webhook Requests” on: base64 as SendGrid shows it (PEM also accepted).',
+        secret: false,
+        multiline: true,
+        parse: ecdsaP256PublicKey,
+      },
+      {
+        name: 'inboundParseToken',
+        label: 'Inbound Parse token',
+        help: 'Optional, 16 or more characters. Inbound Parse posts must then carry it as ?token=…; the URL with it is shown only once.',
+        secret: true,
+        optional: true,
+        parse: text(16),
+      },
     ],
-    callbacks: { events: 'sendgrid/events', inbound: 'sendgrid/inbound' },
+    callbacks: {
+      events: {
+        path: 'sendgrid/events',
+        where: 'Mail Settings → Event Webhook: HTTP POST URL.',
+      },
+      inbound: {
+        path: 'sendgrid/inbound',
+        where: 'Inbound Parse: destination URL.',
+        token: 'inboundParseToken',
+      },
+    },
   },
   meta_whatsapp: {
     provider: 'meta',
+    label: 'Meta WhatsApp Cloud API',
     fields: [
-      { name: 'appSecret', secret: true, parse: text() },
-      { name: 'verifyToken', secret: true, parse: text() },
-      { name: 'phoneNumberId', secret: false, parse: pattern(/^\d{1,30}$/, 'must be digits') },
+      {
+        name: 'appSecret',
+        label: 'App secret',
+        help: 'App settings → Basic. Verifies X-Hub-Signature-256. Stored encrypted.',
+        secret: true,
+        parse: text(),
+      },
+      {
+        name: 'verifyToken',
+        label: 'Verify token',
+        help: 'Any string you choose; type the same one in Meta’s webhook configuration. Stored encrypted.',
+        secret: true,
+        parse: text(),
+      },
+      {
+        name: 'phoneNumberId',
+        label: 'Phone number ID',
+        help: 'Digits, from WhatsApp → API setup. Messages for other numbers are ignored.',
+        secret: false,
+        parse: pattern(/^\d{1,30}$/, 'must be digits'),
+      },
     ],
-    callbacks: { webhook: 'meta/webhook' },
+    callbacks: {
+      webhook: {
+        path: 'meta/webhook',
+        where: 'WhatsApp → Configuration: callback URL (subscribe to “messages”).',
+      },
+    },
   },
   mailgun: {
     provider: 'mailgun',
-    fields: [{ name: 'signingKey', secret: true, parse: text() }],
-    callbacks: { inbound: 'mailgun/inbound', events: 'mailgun/events' },
+    label: 'Mailgun',
+    fields: [
+      {
+        name: 'signingKey',
+        label: 'HTTP webhook signing key',
+        help: 'Sending → Webhooks → HTTP webhook signing key. Stored encrypted.',
+        secret: true,
+        parse: text(),
+      },
+    ],
+    callbacks: {
+      inbound: {
+        path: 'mailgun/inbound',
+        where: 'A route whose action is forward("…") with this URL.',
+      },
+      events: {
+        path: 'mailgun/events',
+        where: 'Sending → Webhooks (delivered, failures, opened, clicked, accepted).',
+      },
+    },
   },
   postmark: {
     provider: 'postmark',
+    label: 'Postmark',
     fields: [],
-    callbacks: { inbound: 'postmark/inbound', events: 'postmark/events' },
+    callbacks: {
+      inbound: { path: 'postmark/inbound', where: 'The inbound stream’s webhook URL.' },
+      events: {
+        path: 'postmark/events',
+        where: 'The outbound stream’s Delivery, Bounce, Open and Click webhooks.',
+      },
+    },
     // URL-safe alphabet: both parts travel inside the URL's userinfo unescaped.
     generate: () => ({
       basicAuthUser: `hd_${randomBytes(9).toString('base64url')}`,
@@ -128,6 +244,11 @@ export const CHANNEL_SPECS: Readonly<Record<ChannelType, ChannelTypeSpec>> = {
     }),
   },
 };
+
+/** The boolean in `config` that says whether an optional secret field is set (never its value). */
+export function configFlag(field: string): string {
+  return `has${field.charAt(0).toUpperCase()}${field.slice(1)}`;
+}
 
 /**
  * The callback URLs of a channel. `reveal` embeds what the provider must
@@ -141,17 +262,18 @@ export function callbackUrls(
   reveal?: Record<string, string>,
 ): Record<string, string> {
   const urls: Record<string, string> = {};
-  for (const [name, path] of Object.entries(CHANNEL_SPECS[type].callbacks)) {
+  for (const [name, callback] of Object.entries(CHANNEL_SPECS[type].callbacks)) {
     // Kept as a plain string: Twilio signs the URL exactly as pasted, and the
     // adapters rebuild it from the same HOOKDESK_PUBLIC_URL the same way.
-    const base = `${publicUrl}/api/rpc/channels/${routeKey}/${path}`;
+    const base = `${publicUrl}/api/rpc/channels/${routeKey}/${callback.path}`;
+    const token = callback.token === undefined ? undefined : reveal?.[callback.token];
     if (reveal?.basicAuthUser && reveal.basicAuthPassword) {
       const url = new URL(base);
       url.username = reveal.basicAuthUser;
       url.password = reveal.basicAuthPassword;
       urls[name] = url.toString();
-    } else if (name === 'inbound' && type === 'sendgrid' && reveal?.inboundParseToken) {
-      urls[name] = `${base}?token=${encodeURIComponent(reveal.inboundParseToken)}`;
+    } else if (token) {
+      urls[name] = `${base}?token=${encodeURIComponent(token)}`;
     } else {
       urls[name] = base;
     }

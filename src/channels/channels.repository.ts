@@ -1,7 +1,7 @@
 /** Every statement on the channels table. */
 import type { ChannelType, ChannelsTable, Executor } from '../db/schema.js';
 import { notFound } from '../errors.js';
-import type { PageRequest } from '../http/pagination.js';
+import { keysetPage, type PageRequest } from '../http/pagination.js';
 
 export async function insertChannel(trx: Executor, row: ChannelsTable): Promise<void> {
   await trx.insertInto('channels').values(row).execute();
@@ -18,9 +18,7 @@ export async function listChannels(
     .selectAll()
     .where('organization_id', '=', organizationId)
     .$if(type !== undefined, (q) => q.where('type', '=', type!))
-    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page))
     .execute();
 }
 

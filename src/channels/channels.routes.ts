@@ -1,6 +1,7 @@
 /**
- * `/api/channels` (SPEC §8.3): connecting provider accounts. Admin keys only;
- * credentials go in, callback URLs come out, secrets never do.
+ * `/api/channels` (docs/providers.md, "Provider channels"): connecting provider
+ * accounts. Admin keys only; credentials go in, callback URLs come out,
+ * secrets never do.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';

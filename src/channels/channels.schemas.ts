@@ -1,4 +1,4 @@
-/** Wire shapes of provider channels (SPEC §8.3). */
+/** Wire shapes of provider channels (docs/providers.md, "Provider channels"). */
 import { Type, type Static } from '@sinclair/typebox';
 import { PageQuery } from '../http/pagination.js';
 import { Timestamp, Uuid } from '../http/schemas.js';
@@ -28,7 +28,7 @@ const Credentials = (nullable: boolean) =>
     nullable
       ? Type.Unsafe<string | null>({ type: 'string', nullable: true, maxLength: 5000 })
       : Type.String({ maxLength: 5000 }),
-    { maxProperties: 20, description: 'The type’s credentials (see the README).' },
+    { maxProperties: 20, description: 'The type’s credentials (see docs/providers.md).' },
   );
 
 export const CreateChannelBody = Type.Object(

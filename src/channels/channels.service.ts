@@ -10,7 +10,7 @@ import { iso } from '../clock.js';
 import type { ChannelType, ChannelsTable, Executor } from '../db/schema.js';
 import { Problems } from '../errors.js';
 import { newId } from '../ids.js';
-import { CHANNEL_SPECS, callbackUrls, type ChannelTypeSpec } from './channel-types.js';
+import { CHANNEL_SPECS, callbackUrls, configFlag, type ChannelTypeSpec } from './channel-types.js';
 import { getChannel, insertChannel, updateChannelRow } from './channels.repository.js';
 import type { ChannelDto } from './channels.schemas.js';
 import type { CredentialVault, Secrets } from './vault.js';
@@ -36,10 +36,6 @@ export interface ChannelResult {
 
 /** Non-secret settings, plus a `has<Field>` flag per optional secret (set or not, never its value). */
 type Settings = Record<string, string | boolean>;
-
-function flagOf(field: string): string {
-  return `has${field.charAt(0).toUpperCase()}${field.slice(1)}`;
-}
 
 /**
  * Checks given credential values and merges them over the current ones.
@@ -75,7 +71,7 @@ function mergeCredentials(
   }
   problems.throwIfAny();
   for (const field of spec.fields) {
-    if (field.secret && field.optional) config[flagOf(field.name)] = field.name in secrets;
+    if (field.secret && field.optional) config[configFlag(field.name)] = field.name in secrets;
   }
   return { config, secrets };
 }

@@ -8,13 +8,13 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { DatabaseHandle } from '../db/dialect.js';
 import { createDeliveryContext } from '../delivery/context.js';
-import { startRetention } from '../delivery/retention.js';
 import { DEFAULT_PER_WEBHOOK, DeliveryWorker } from '../delivery/worker.js';
-import { jobHandlers } from '../jobs/handlers.js';
 import { JobRunner } from '../jobs/runner.js';
 import type { Logger } from '../logger.js';
 import { createMailer } from '../mail/mailer.js';
 import type { Metrics } from '../metrics.js';
+import { jobHandlers } from './job-handlers.js';
+import { startRetention } from './retention.js';
 
 export interface Background {
   readonly workerId: string;
@@ -69,7 +69,6 @@ export function startBackground(deps: {
       database,
       clock,
       logger,
-      mailer,
       dispatcher: delivery.dispatcher,
       metrics,
       databaseUrl: config.databaseUrl,

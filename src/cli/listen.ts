@@ -10,7 +10,7 @@ import { InvalidArgumentError } from 'commander';
 import { verifyWebhookSignature } from '../delivery/signature.js';
 
 /** Largest request body read; larger bodies answer 413. */
-export const LISTEN_BODY_LIMIT_BYTES = 64 * 1024;
+const LISTEN_BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ListenOptions {
   port: number;
@@ -174,7 +174,7 @@ function handle(
 }
 
 /** Starts the receiver; resolves once it is listening. */
-export function startListener(opts: ListenOptions): Promise<Listener> {
+function startListener(opts: ListenOptions): Promise<Listener> {
   const out = opts.out ?? process.stdout;
   const server = createServer((req, res) => handle(opts, out, req, res));
   server.requestTimeout = 30_000;

@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { StorageError } from '../db/storage-error.js';
 import { createLogger } from '../logger.js';
 import { createOrganization } from '../orgs/organizations.js';
-import { prepareDatabase, type Prepared } from '../runtime.js';
+import { prepareDatabase, type Prepared } from './runtime.js';
 import { VERSION } from '../version.js';
 import { parsePort, parseSecret, parseStatus, runListen } from './listen.js';
 import { runServer } from './server.js';

@@ -16,7 +16,7 @@ import type { Config } from '../config.js';
 import { createDeliveryContext, type DeliveryContext } from '../delivery/context.js';
 import { createLogger } from '../logger.js';
 import { Metrics } from '../metrics.js';
-import { prepareDatabase, type Prepared } from '../runtime.js';
+import { prepareDatabase, type Prepared } from './runtime.js';
 import {
   splitSlots,
   startBackground,
@@ -76,7 +76,7 @@ export async function runServer(
 
   if (roles.api) {
     // Loaded only here: a worker-only process has no use for Fastify and the routes.
-    const { buildApp } = await import('../http/app.js');
+    const { buildApp } = await import('./app.js');
     delivery = createDeliveryContext(config);
     app = await buildApp({ config, database, clock, logger, delivery, metrics });
     await app.listen({ port: config.port, host: config.host });

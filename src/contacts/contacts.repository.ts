@@ -8,14 +8,14 @@ import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
 import type { ContactsTable, Executor } from '../db/schema.js';
 import { AppError, type FieldProblem, Problems, notFound } from '../errors.js';
-import type { PageRequest } from '../http/pagination.js';
+import { keysetPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import type { ContactDto } from '../tickets/tickets.schemas.js';
 
 const PHONE_RE = /^\+?[0-9]{5,20}$/;
 const PHONE_SEPARATORS = /[\s\-.()]/g;
 
-export const PHONE_RULE = 'must be 5 to 20 digits, optionally after a leading +';
+const PHONE_RULE = 'must be 5 to 20 digits, optionally after a leading +';
 
 export function normalizeEmail(email: string): string {
   return email.toLowerCase();
@@ -44,7 +44,7 @@ export function toContactDto(row: ContactsTable): ContactDto {
   };
 }
 
-export async function findContact(
+async function findContact(
   db: Executor,
   organizationId: string,
   id: string,
@@ -80,9 +80,7 @@ export async function listContacts(
     .where('organization_id', '=', organizationId)
     .$if(email !== undefined, (q) => q.where('email', '=', normalizeEmail(email!)))
     .$if(phone !== undefined, (q) => q.where('phone', '=', phoneFilterValue(phone!)))
-    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page))
     .execute();
 }
 

@@ -263,7 +263,7 @@ export interface JobsTable {
 export type ChannelType =
   'twilio_sms' | 'twilio_whatsapp' | 'sendgrid' | 'meta_whatsapp' | 'mailgun' | 'postmark';
 
-/** A connected provider account (SPEC §8.3). */
+/** A connected provider account (docs/providers.md, "Provider channels"). */
 export interface ChannelsTable {
   id: string;
   organization_id: string;

@@ -3,7 +3,7 @@
  * directory, an I/O error. The message is one line naming the file and the
  * problem; `code` keeps the driver's code (`SQLITE_FULL`, …) so
  * `Dialect.isUnavailable` still recognises it (503). At start-up the CLI
- * prints the message and exits once (see README, "Failure behaviour").
+ * prints the message and exits once (see docs/operations.md, "Failure behaviour").
  */
 export class StorageError extends Error {
   constructor(

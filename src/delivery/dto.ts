@@ -1,4 +1,4 @@
-/** Wire shapes of deliveries and attempts (SPEC §5). */
+/** Wire shapes of deliveries and attempts (docs/api.md, "Delivery log"). */
 import { Type } from '@sinclair/typebox';
 import { iso } from '../clock.js';
 import type { DeliveriesTable, DeliveryAttemptsTable } from '../db/schema.js';

@@ -1,6 +1,6 @@
 /**
  * Fairness between organizations and destination hosts inside one delivery
- * worker (docs in README "Fairness between organizations").
+ * worker (docs/operations.md, "Fairness between organizations and hosts").
  *
  * The per-webhook bound keeps one endpoint from taking every slot, but one
  * organization with many webhooks pointing at endpoints that never answer

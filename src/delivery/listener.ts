@@ -13,7 +13,13 @@ export interface WakeListener {
   close(): Promise<void>;
 }
 
-export function listenForWakeups(url: string, onWake: () => void, logger: Logger): WakeListener {
+/** `onListening` is called each time the LISTEN is (re)established, after `onWake`. */
+export function listenForWakeups(
+  url: string,
+  onWake: () => void,
+  logger: Logger,
+  onListening?: () => void,
+): WakeListener {
   let client: pg.Client | null = null;
   let closed = false;
   let delay = 250;
@@ -37,6 +43,7 @@ export function listenForWakeups(url: string, onWake: () => void, logger: Logger
       delay = 250;
       onWake(); // anything committed while we were not listening
       emitLocalWake();
+      onListening?.();
     } catch (error) {
       logger.warn({ err: error }, 'wake-up listener could not connect');
       retry(c);

@@ -1,7 +1,7 @@
 /**
- * One delivery attempt over HTTPS (SPEC §6.2–6.4): the exact headers, a
- * whole-request timeout, no redirects, and at most 4,096 bytes of the
- * response body read (the rest is not read: the stream is destroyed).
+ * One delivery attempt over HTTPS (docs/webhooks.md, "The request"): the exact
+ * headers, a whole-request timeout, no redirects, and at most 4,096 bytes of
+ * the response body read (the rest is not read: the stream is destroyed).
  *
  * What the receiver sent is kept as text that both databases store alike
  * (`storableText`): PostgreSQL refuses U+0000 in a text column, and an
@@ -39,15 +39,44 @@ export interface AttemptResult {
   error: AttemptError | null;
 }
 
+/** Where a standard header's value comes from when it is not the same on every request. */
+export type HeaderSource = 'event_type' | 'delivery_id' | 'signature';
+
+/**
+ * The headers Hookdesk sets on every delivery, in the order sent. A webhook's
+ * custom headers may not name any of them (webhooks/headers.ts), and the
+ * console shows them from `GET /api/meta`. The signature is sent only when
+ * the webhook has a secret.
+ */
+export const DELIVERY_HEADERS = [
+  { name: 'Content-Type', value: 'application/json' },
+  { name: 'X-Webhook-Event', from: 'event_type' },
+  { name: 'X-Webhook-Delivery', from: 'delivery_id' },
+  { name: 'User-Agent', value: USER_AGENT },
+  { name: 'X-Webhook-Signature', from: 'signature' },
+] as const satisfies readonly (
+  { name: string; value: string } | { name: string; from: HeaderSource }
+)[];
+
+function headerValue(from: HeaderSource, req: OutgoingRequest): string | null {
+  switch (from) {
+    case 'event_type':
+      return req.eventType;
+    case 'delivery_id':
+      return req.deliveryId;
+    case 'signature':
+      return req.secret === null ? null : signPayload(req.secret, req.body);
+  }
+}
+
 export function buildHeaders(req: OutgoingRequest): Record<string, string> {
   // Custom headers first: the standard ones below can never be overridden
   // (validation rejects them too; this is the second line).
   const headers: Record<string, string> = { ...req.customHeaders };
-  headers['content-type'] = 'application/json';
-  headers['x-webhook-event'] = req.eventType;
-  headers['x-webhook-delivery'] = req.deliveryId;
-  headers['user-agent'] = USER_AGENT;
-  if (req.secret !== null) headers['x-webhook-signature'] = signPayload(req.secret, req.body);
+  for (const header of DELIVERY_HEADERS) {
+    const value = 'value' in header ? header.value : headerValue(header.from, req);
+    if (value !== null) headers[header.name.toLowerCase()] = value;
+  }
   return headers;
 }
 
@@ -145,7 +174,7 @@ async function readCapped(stream: AsyncIterable<Buffer> & { destroy(): unknown }
 /**
  * Text as it is stored and shown: U+0000 (a NUL byte) becomes U+FFFD, the
  * replacement character that invalid UTF-8 already decodes to. Every other
- * character is kept. README, "Outgoing webhooks", documents it.
+ * character is kept. docs/api.md, "Delivery log", documents it.
  */
 export function storableText(text: string): string {
   return text.replaceAll('\0', '\uFFFD');
@@ -169,7 +198,10 @@ function flattenHeaders(
 const TLS_CODES =
   /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|HOSTNAME_MISMATCH|EPROTO)/;
 
-/** Maps a failure with no response to a stable error code (SPEC §6.4). */
+/**
+ * Maps a failure with no response to a stable error code
+ * (docs/webhooks.md, "Answering a delivery").
+ */
 export function classifyError(
   error: unknown,
   signal: AbortSignal,

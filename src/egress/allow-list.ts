@@ -1,8 +1,8 @@
 /**
  * HOOKDESK_EGRESS_ALLOW: the operator's explicit exemptions from the SSRF
- * rules (SPEC §7), and the only thing that can lift them. Entries are parsed
- * strictly so a typo fails at startup instead of silently exempting the wrong
- * network.
+ * rules (docs/security.md, "Receivers"), and the only thing that can lift
+ * them. Entries are parsed strictly so a typo fails at startup instead of
+ * silently exempting the wrong network.
  */
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';

@@ -1,6 +1,7 @@
 /**
- * The SSRF egress guard (SPEC §7): static URL checks for the API, and an
- * undici Agent for deliveries that resolves once and pins checked addresses.
+ * The SSRF egress guard (docs/security.md, "Receivers"): static URL checks for
+ * the API, and an undici Agent for deliveries that resolves once and pins
+ * checked addresses.
  */
 export { isBlockedAddress, blockedAddressReason } from './addresses.js';
 export { parseAllowList, isAddressAllowed, isHostAllowed, type AllowRule } from './allow-list.js';

@@ -1,8 +1,8 @@
 /**
- * Delivery-time resolution (SPEC §7). The host is resolved exactly once, every
- * answer is checked, and the socket is handed one of the checked addresses:
- * there is no second resolution a rebinding DNS server could answer
- * differently.
+ * Delivery-time resolution (docs/security.md, "Receivers"). The host is
+ * resolved exactly once, every answer is checked, and the socket is handed one
+ * of the checked addresses: there is no second resolution a rebinding DNS
+ * server could answer differently.
  */
 import { promises as dns, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';

@@ -1,11 +1,15 @@
 /**
- * Static checks at webhook create/update time (SPEC §7). Every reason is a
- * short sentence, because the API returns it to the user in a 400.
+ * Static checks at webhook create/update time (docs/security.md, "Receivers").
+ * Every reason is a short sentence, because the API returns it to the user in
+ * a 400.
  */
+import type { DetailCode } from '../errors.js';
 import { effectivePort, hostRefusal } from './destination.js';
 import type { EgressPolicy } from './policy.js';
 
-export type WebhookUrlCheck = { ok: true; url: URL } | { ok: false; reason: string };
+/** `code` tells the refusals apart for clients; `reason` is the sentence shown to the user. */
+export type WebhookUrlCheck =
+  { ok: true; url: URL } | { ok: false; reason: string; code: DetailCode };
 
 /**
  * Parses a webhook URL and applies the scheme, credential, host-name and
@@ -17,21 +21,32 @@ export function checkWebhookUrl(raw: string, policy: EgressPolicy): WebhookUrlCh
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, reason: 'The URL is not valid.' };
+    return { ok: false, reason: 'The URL is not valid.', code: 'invalid_url' };
   }
   // Not exemptable by the allow list: the allow list names destinations, not schemes.
   if (url.protocol === 'http:' && !policy.allowHttp) {
-    return { ok: false, reason: 'Webhook URLs must use https; plain http is not enabled.' };
+    return {
+      ok: false,
+      reason: 'Webhook URLs must use https; plain http is not enabled.',
+      code: 'https_required',
+    };
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return { ok: false, reason: `Webhook URLs must use https, not ${url.protocol.slice(0, -1)}.` };
+    return {
+      ok: false,
+      reason: `Webhook URLs must use https, not ${url.protocol.slice(0, -1)}.`,
+      code: 'https_required',
+    };
   }
   if (url.username !== '' || url.password !== '') {
     return {
       ok: false,
       reason: 'Webhook URLs must not contain a username or password; use custom headers instead.',
+      code: 'url_credentials',
     };
   }
   const reason = hostRefusal(policy, url.hostname, effectivePort(url));
-  return reason === undefined ? { ok: true, url } : { ok: false, reason };
+  return reason === undefined
+    ? { ok: true, url }
+    : { ok: false, reason, code: 'blocked_destination' };
 }

@@ -52,10 +52,24 @@ function envelope(input: EventInput, eventId: string, timestamp: string): object
 
 export interface EmitOptions {
   /**
-   * The organization's subscriptions (`loadSubscriptions`, with the events'
-   * surveys), read earlier in the transaction; read here when omitted.
+   * The organization's subscriptions, read earlier in the transaction
+   * (`readSubscriptions`, for ticket events); read here when omitted.
    */
   subscriptions?: readonly Subscription[];
+}
+
+/**
+ * Reads the organization's ticket-event subscriptions ahead of the change, to
+ * pass to `emitEvents` as `subscriptions`. For a caller that is about to take
+ * a lock held until commit (ticket creation takes the organization's number):
+ * the read comes before the lock, so the lock is held only for the writes.
+ * Features call this, never the delivery queue: the outbox is their one way in.
+ */
+export function readSubscriptions(
+  trx: Executor,
+  organizationId: string,
+): Promise<readonly Subscription[]> {
+  return loadSubscriptions(trx, organizationId);
 }
 
 /** Stores events inside `trx`. Call it from the same transaction as the change. */

@@ -1,5 +1,5 @@
 /**
- * The admin console (SPEC §10): a single-page app built by `npm run build`
+ * The admin console (docs/console.md): a single-page app built by `npm run build`
  * from `console/` into `dist/console/`, served here without an API key (the
  * page asks for one and sends it as a bearer token to `/api`). Hashed assets
  * are served from `/assets/`; each client-side route answers `index.html`.

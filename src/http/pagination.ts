@@ -2,12 +2,13 @@
  * Cursor pagination over UUIDv7 primary keys (creation order). The cursor is
  * opaque to clients: base64url of the last id seen.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { sql, type SelectQueryBuilder } from 'kysely';
 import { AppError } from '../errors.js';
 import { isUuid } from '../ids.js';
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 200;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 200;
 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT })),
@@ -39,7 +40,29 @@ export function pageRequest(query: { limit?: number; cursor?: string }): PageReq
   return { limit, after: id };
 }
 
-/** `rows` must have been fetched with `limit + 1` to know whether a next page exists. */
+/**
+ * The tail every list query shares: rows after the cursor, in id order, one
+ * more than the page holds (so `toPage` knows whether a next page exists).
+ * Use with Kysely's `$call`: `.$call(keysetPage(page))`. `column` names the
+ * id in a joined query; `order` is newest first unless a list reads oldest
+ * first (a ticket's messages).
+ */
+export function keysetPage(
+  page: PageRequest,
+  { column = 'id', order = 'desc' }: { column?: string; order?: 'asc' | 'desc' } = {},
+) {
+  return <DB, TB extends keyof DB, O>(
+    q: SelectQueryBuilder<DB, TB, O>,
+  ): SelectQueryBuilder<DB, TB, O> =>
+    q
+      .$if(page.after !== undefined, (q) =>
+        q.where(sql.ref(column), order === 'desc' ? '<' : '>', page.after!),
+      )
+      .orderBy(sql.ref(column), order)
+      .limit(page.limit + 1);
+}
+
+/** `rows` come from a `keysetPage` query: its one row over says whether a next page exists. */
 export function toPage<R extends { id: string }, T>(
   rows: R[],
   limit: number,
@@ -60,5 +83,3 @@ export function PageOf<T extends ReturnType<typeof Type.Object>>(item: T) {
     nextCursor: Type.Union([Type.String(), Type.Null()]),
   });
 }
-
-export type PageQueryType = Static<ReturnType<typeof Type.Object<typeof PageQuery>>>;

@@ -18,6 +18,9 @@ export const ErrorResponse = Type.Object({
         field: Type.String(),
         message: Type.String(),
         in: Type.Optional(Type.String()),
+        code: Type.Optional(
+          Type.String({ description: 'A stable code on some refusals (see docs/errors.md).' }),
+        ),
       }),
     ),
   }),

@@ -60,7 +60,8 @@ export function fastifyTrustProxy(
   if (typeof trust === 'boolean') return trust;
   // Fastify refuses a bare number (it cannot tell a proxy from a client that
   // sent its own header). A hop count is the operator's statement that every
-  // request arrives through that many proxies; README says when that holds.
+  // request arrives through that many proxies (when that holds:
+  // docs/operations.md, "Behind a reverse proxy").
   if (typeof trust === 'number') return (_address, hop) => hop < trust;
   return [...trust];
 }

@@ -33,11 +33,11 @@ const MAX_REFERENCES = 50;
 
 export const SMTP_NOT_CONFIGURED = 'HOOKDESK_SMTP_URL is not set: the email was logged, not sent.';
 
-export function replySubject(subject: string): string {
+function replySubject(subject: string): string {
   return /^re:/i.test(subject.trim()) ? subject : `Re: ${subject}`;
 }
 
-export function trimReferences(ids: readonly string[]): string[] {
+function trimReferences(ids: readonly string[]): string[] {
   if (ids.length <= MAX_REFERENCES) return [...ids];
   return [ids[0]!, ...ids.slice(ids.length - (MAX_REFERENCES - 1))];
 }

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { notFound } from '../errors.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
-import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { keysetPage, PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
 import {
   FreeObject,
   IdParams,
@@ -52,9 +52,7 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           .where('organization_id', '=', auth.organizationId)
           .where('user_id', '=', auth.userId)
           .$if(request.query.unread === true, (q) => q.where('read_at', 'is', null))
-          .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-          .orderBy('id', 'desc')
-          .limit(page.limit + 1)
+          .$call(keysetPage(page))
           .execute();
         return toPage(rows, page.limit, toNotificationDto);
       },

@@ -1,4 +1,4 @@
-/** Admin notifications (SPEC §5): one record per recipient user. */
+/** Admin notifications (docs/api.md, "Notifications"): one record per recipient user. */
 import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
 import type { Executor, NotificationsTable } from '../db/schema.js';

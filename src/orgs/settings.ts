@@ -31,7 +31,7 @@ export interface OrganizationSettingsPatch {
     | undefined;
 }
 
-export function hashInboundToken(token: string): string {
+function hashInboundToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 

@@ -1,5 +1,5 @@
 /**
- * SLA policy per organization (SPEC §3): first-response and resolution
+ * SLA policy per organization (docs/api.md, "SLA"): first-response and resolution
  * targets in minutes per priority (absent or null: no target), and the
  * percentage of a target after which a warning fires.
  */
@@ -48,7 +48,7 @@ export interface SlaPolicy {
  * What a new organization gets: urgent 1 h / 4 h, high 4 h / 1 day,
  * normal 8 h / 2 days, low 1 day / 4 days (first response / resolution).
  */
-export const DEFAULT_SLA_POLICY: SlaPolicy = Object.freeze({
+const DEFAULT_SLA_POLICY: SlaPolicy = Object.freeze({
   warningPercent: 80,
   priorities: {
     urgent: { firstResponseMinutes: 60, resolutionMinutes: 240 },

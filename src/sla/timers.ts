@@ -12,7 +12,6 @@ import { iso } from '../clock.js';
 import { cancelJobsByKeys, enqueueJobs, type NewJob } from '../jobs/queue.js';
 import type { JobHandler } from '../jobs/runner.js';
 import { getTicketForUpdate, toTicketDto, type TicketRow } from '../tickets/tickets.repository.js';
-import { getSlaPolicy } from './policy.js';
 import {
   metricClocks,
   warningAt,
@@ -137,10 +136,6 @@ export function slaTimerHandler(db: Executor, clock: Clock): JobHandler {
       ]);
     });
   };
-}
-
-export async function warningPercentOf(db: Executor, organizationId: string): Promise<number> {
-  return (await getSlaPolicy(db, organizationId)).warningPercent;
 }
 
 /**

@@ -9,7 +9,7 @@ import { iso } from '../clock.js';
 import type { Executor, SurveyResponsesTable } from '../db/schema.js';
 import { AppError, Problems, notFound } from '../errors.js';
 import { emitEvents } from '../events/outbox.js';
-import type { PageRequest } from '../http/pagination.js';
+import { keysetPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { validateAnswers } from './answers.js';
 import { getSurvey, parseQuestions } from './surveys.repository.js';
@@ -101,9 +101,7 @@ export async function listResponses(
     .where('survey_id', '=', surveyId)
     .$if(completed === true, (q) => q.where('completed_at', 'is not', null))
     .$if(completed === false, (q) => q.where('completed_at', 'is', null))
-    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page))
     .execute();
 }
 

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
 import type { Executor, SurveysTable } from '../db/schema.js';
 import { AppError, Problems, notFound } from '../errors.js';
-import type { PageRequest } from '../http/pagination.js';
+import { keysetPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { normalizeQuestions } from './questions.js';
 import type { Question, QuestionInput } from './surveys.schemas.js';
@@ -56,9 +56,7 @@ export async function listSurveys(
     .selectFrom('surveys')
     .selectAll()
     .where('organization_id', '=', organizationId)
-    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page))
     .execute();
 }
 

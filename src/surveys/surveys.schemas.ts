@@ -1,4 +1,4 @@
-/** Wire shapes of surveys and survey responses (SPEC §3–4). */
+/** Wire shapes of surveys and survey responses (docs/api.md, "Resources"). */
 import { Type, type Static } from '@sinclair/typebox';
 import { FreeObject, Nullable, Timestamp, Uuid } from '../http/schemas.js';
 
@@ -53,7 +53,6 @@ export const ChoiceSchema = Type.Object(
   { id: QuestionId, label: Type.String({ minLength: 1, maxLength: 200 }) },
   { additionalProperties: false },
 );
-export type Choice = Static<typeof ChoiceSchema>;
 
 const questionFields = {
   id: QuestionId,

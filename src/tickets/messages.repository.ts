@@ -1,7 +1,7 @@
 /** Message rows of a ticket and their wire shape. */
 import { iso } from '../clock.js';
 import type { Executor, MessagesTable } from '../db/schema.js';
-import type { PageRequest } from '../http/pagination.js';
+import { keysetPage, type PageRequest } from '../http/pagination.js';
 import type { MessageDto } from './tickets.schemas.js';
 
 export function toMessageDto(row: MessagesTable): MessageDto {
@@ -40,8 +40,6 @@ export async function listMessages(
     .selectAll()
     .where('organization_id', '=', organizationId)
     .where('ticket_id', '=', ticketId)
-    .$if(page.after !== undefined, (q) => q.where('id', '>', page.after!))
-    .orderBy('id', 'asc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page, { order: 'asc' }))
     .execute();
 }

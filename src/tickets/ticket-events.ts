@@ -1,14 +1,14 @@
 /**
- * Which events a ticket change raises (SPEC §4), computed from the ticket
- * before and after, so every path that changes a ticket (API, inbound
- * messages, user deletion) raises the same events in the same order.
+ * Which events a ticket change raises (docs/api.md, "Events"), computed from
+ * the ticket before and after, so every path that changes a ticket (API,
+ * inbound messages, user deletion) raises the same events in the same order.
  */
 import type { TicketEventType } from '../events/catalog.js';
 import type { EventInput } from '../events/outbox.js';
 import type { MessageDto, TicketDto } from './tickets.schemas.js';
 
 /** Fields reported in `ticket.updated`'s `changes`, named as in the API. */
-export const TRACKED_FIELDS = ['subject', 'priority', 'status', 'assigneeId', 'tags'] as const;
+const TRACKED_FIELDS = ['subject', 'priority', 'status', 'assigneeId', 'tags'] as const;
 export type TrackedField = (typeof TRACKED_FIELDS)[number];
 
 export type TicketChanges = Partial<Record<TrackedField, { from: unknown; to: unknown }>>;
@@ -20,7 +20,7 @@ export function sameTags(a: readonly string[], b: readonly string[]): boolean {
   return setA.size === setB.size && [...setA].every((t) => setB.has(t));
 }
 
-export function diffTicket(before: TicketDto, after: TicketDto): TicketChanges {
+function diffTicket(before: TicketDto, after: TicketDto): TicketChanges {
   const changes: TicketChanges = {};
   for (const field of TRACKED_FIELDS) {
     const from = before[field];

@@ -8,7 +8,7 @@ import { iso } from '../clock.js';
 import { dialectOf } from '../db/registry.js';
 import type { Database, Executor, TicketsTable } from '../db/schema.js';
 import { notFound } from '../errors.js';
-import type { PageRequest } from '../http/pagination.js';
+import { keysetPage, type PageRequest } from '../http/pagination.js';
 import type { TicketStatus } from '../db/schema.js';
 import { normalizeEmail, phoneFilterValue } from '../contacts/contacts.repository.js';
 import { metricClocks, stateOf, type SlaColumns } from '../sla/state.js';
@@ -184,9 +184,7 @@ export async function listTickets(
         ]),
       ),
     )
-    .$if(page.after !== undefined, (q) => q.where('tickets.id', '<', page.after!))
-    .orderBy('tickets.id', 'desc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page, { column: 'tickets.id' }))
     .execute();
 }
 

@@ -1,4 +1,7 @@
-/** Wire shapes of tickets, messages and contacts (SPEC §3), shared by routes, OpenAPI and the event catalogue. */
+/**
+ * Wire shapes of tickets, messages and contacts (docs/api.md, "Resources"),
+ * shared by routes, OpenAPI and the event catalogue.
+ */
 import { Type, type Static } from '@sinclair/typebox';
 import { Nullable, Timestamp, Uuid } from '../http/schemas.js';
 

@@ -13,8 +13,7 @@ import type {
   TicketsTable,
 } from '../db/schema.js';
 import { Problems, invalid } from '../errors.js';
-import { emitEvents } from '../events/outbox.js';
-import { loadSubscriptions } from '../delivery/queue/fanout.js';
+import { emitEvents, readSubscriptions } from '../events/outbox.js';
 import { newId } from '../ids.js';
 import { findUser } from '../users/users.repository.js';
 import { getSlaPolicy } from '../sla/policy.js';
@@ -55,7 +54,7 @@ export interface TicketPatch {
 const NOT_A_USER = 'is not a user of this organization';
 
 /** Repeats are dropped; the first occurrence keeps its place. */
-export function dedupeTags(tags: readonly string[]): string[] {
+function dedupeTags(tags: readonly string[]): string[] {
   return [...new Set(tags)];
 }
 
@@ -103,7 +102,7 @@ export async function createTicket(
   // webhooks to deliver to) comes first; only the ticket, its events and
   // their deliveries come after (on PostgreSQL two statements).
   await syncSlaTimers(trx, clock, null, row, policy.warningPercent);
-  const subscriptions = await loadSubscriptions(trx, organizationId);
+  const subscriptions = await readSubscriptions(trx, organizationId);
   const number = await insertNumberedTicket(trx, row);
   const ticket = toTicketDto({
     ...row,

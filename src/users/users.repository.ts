@@ -3,7 +3,7 @@ import { iso } from '../clock.js';
 import type { Executor, Role, UsersTable } from '../db/schema.js';
 import { AppError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import type { PageRequest } from '../http/pagination.js';
+import { keysetPage, type PageRequest } from '../http/pagination.js';
 
 export interface UserDto {
   id: string;
@@ -61,9 +61,7 @@ export async function listUsers(
     .selectAll()
     .where('organization_id', '=', organizationId)
     .$if(role !== undefined, (q) => q.where('role', '=', role!))
-    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page))
     .execute();
 }
 

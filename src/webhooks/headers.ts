@@ -4,6 +4,7 @@
  * delivery engine sets itself, and hop-by-hop or framing headers, are refused.
  * Values are write-only: the API shows each header's name with a mask.
  */
+import { DELIVERY_HEADERS } from '../delivery/sender.js';
 import { Problems } from '../errors.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -24,11 +25,7 @@ const BEYOND_LATIN1 = /[\u0100-\uffff]/;
 /** Lower-case names a webhook may not set. */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   // Set on every delivery.
-  'content-type',
-  'x-webhook-event',
-  'x-webhook-delivery',
-  'x-webhook-signature',
-  'user-agent',
+  ...DELIVERY_HEADERS.map((h) => h.name.toLowerCase()),
   // Hop-by-hop and framing.
   'host',
   'content-length',

@@ -48,7 +48,7 @@ type Sink = Pick<Problems, 'add'>;
 function checkRules(body: Record<string, unknown>, rules: InputRules, problems: Sink): void {
   if (typeof body.url === 'string') {
     const checked = checkWebhookUrl(body.url, rules.egress);
-    if (!checked.ok) problems.add('url', checked.reason);
+    if (!checked.ok) problems.add('url', checked.reason, checked.code);
   }
   if (Array.isArray(body.events)) {
     const seen = new Set<unknown>();
@@ -73,8 +73,8 @@ function checkBody(request: FastifyRequest, rules: InputRules): void {
   const body: unknown = request.body;
   if (isObject(body)) {
     checkRules(body, rules, {
-      add: (field, message) => {
-        if (!flagged.has(field)) problems.add(field, message);
+      add: (field, message, code) => {
+        if (!flagged.has(field)) problems.add(field, message, code);
       },
     });
   }

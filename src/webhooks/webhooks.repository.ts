@@ -10,14 +10,14 @@ import { iso } from '../clock.js';
 import type { Executor, WebhooksTable } from '../db/schema.js';
 import { cancelPendingDeliveries } from '../delivery/queue/commands.js';
 import { AppError, notFound } from '../errors.js';
-import type { PageRequest } from '../http/pagination.js';
+import { keysetPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { maskHeaders, unmaskHeaders } from './headers.js';
 import type { WebhookFields, WebhookPatch } from './webhooks.input.js';
 
 export { DEFAULT_RETRY_POLICY } from './webhooks.input.js';
 
-export const MAX_WEBHOOKS_PER_SURVEY = 10;
+const MAX_WEBHOOKS_PER_SURVEY = 10;
 
 export interface WebhookScope {
   organizationId: string;
@@ -86,7 +86,7 @@ export async function getSurveyScope(
   return { organizationId, surveyId: survey.id };
 }
 
-export async function findWebhookInScope(
+async function findWebhookInScope(
   db: Executor,
   scope: WebhookScope,
   id: string,
@@ -127,9 +127,7 @@ export async function listWebhooks(
       scope.surveyId === null ? eb('survey_id', 'is', null) : eb('survey_id', '=', scope.surveyId),
     )
     .$if(active !== undefined, (q) => q.where('active', '=', active ? 1 : 0))
-    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page))
     .execute();
 }
 

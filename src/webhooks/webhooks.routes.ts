@@ -1,8 +1,8 @@
 /**
- * Managing outgoing webhooks (SPEC §5): ticket webhooks under `/api/webhooks`
- * and survey webhooks under `/api/surveys/:surveyId/webhooks`, both from one
- * route factory over a scope. Admin keys only. Deliveries, tests and retries
- * live in deliveries.routes.ts.
+ * Managing outgoing webhooks (docs/api.md, "Webhooks"): ticket webhooks under
+ * `/api/webhooks` and survey webhooks under `/api/surveys/:surveyId/webhooks`,
+ * both from one route factory over a scope. Admin keys only. Deliveries, tests
+ * and retries live in deliveries.routes.ts.
  */
 import { Type, type TProperties } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';

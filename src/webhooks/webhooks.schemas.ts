@@ -1,4 +1,7 @@
-/** Wire shapes of outgoing webhooks (SPEC §5), for ticket and survey webhooks alike. */
+/**
+ * Wire shapes of outgoing webhooks (docs/api.md, "Webhooks"), for ticket and
+ * survey webhooks alike.
+ */
 import { Type, type TObject, type TSchema } from '@sinclair/typebox';
 import { SURVEY_EVENT_TYPES, TICKET_EVENT_TYPES } from '../events/catalog.js';
 import { PageQuery } from '../http/pagination.js';
@@ -11,6 +14,7 @@ export type WebhookKind = 'ticket' | 'survey';
 export const MAX_EVENTS = 50;
 export const MAX_HEADERS = 20;
 export const MAX_RETRIES = 10;
+export const MIN_RETRY_DELAY_S = 1;
 export const MAX_RETRY_DELAY_S = 604_800;
 
 export const WebhookSchema = Type.Object({
@@ -65,10 +69,13 @@ function fields(kind: WebhookKind) {
         'value of the header of that name (400 when there is none), so headers read back can be sent back.',
     }),
     active: Type.Boolean(),
-    retryPolicy: Type.Array(Type.Integer({ minimum: 1, maximum: MAX_RETRY_DELAY_S }), {
-      maxItems: MAX_RETRIES,
-      description: 'Delays in seconds before each retry; empty means no retries.',
-    }),
+    retryPolicy: Type.Array(
+      Type.Integer({ minimum: MIN_RETRY_DELAY_S, maximum: MAX_RETRY_DELAY_S }),
+      {
+        maxItems: MAX_RETRIES,
+        description: 'Delays in seconds before each retry; empty means no retries.',
+      },
+    ),
   };
 }
 

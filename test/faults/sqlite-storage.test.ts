@@ -4,7 +4,7 @@
  * filesystem has no immutable flag), and a full disk (a small tmpfs filled to
  * the last block).
  *
- * Decided per case (README, "Failure behaviour"):
+ * Decided per case (docs/operations.md, "Failure behaviour"):
  * - read-only file, read-only directory, full disk at start: `hookdesk serve`
  *   exits once, code 1, with one stderr line naming the file and the problem;
  *   with the fault removed it starts and everything written before is intact.

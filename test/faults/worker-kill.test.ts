@@ -1,6 +1,6 @@
 /**
  * Fault: the `hookdesk worker` process is SIGKILLed with 1,000 deliveries in
- * flight, then started again (SPEC §6.9).
+ * flight, then started again (docs/operations.md, "Failure behaviour").
  *
  * "In flight" here means the strong sense: the attempt's request has reached
  * the receiver and is waiting for its answer. The worker bounds attempts per

@@ -19,9 +19,9 @@ import fc from 'fast-check';
 import { sql, type TableMetadata } from 'kysely';
 import { beforeAll, expect } from 'vitest';
 import { createDeliveryContext } from '../../src/delivery/context.js';
-import { ERRORS } from '../../src/errors.js';
+import { DETAIL_CODES, ERRORS } from '../../src/errors.js';
 import { SURVEY_EVENT_TYPES, TICKET_EVENT_TYPES } from '../../src/events/catalog.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/cli/app.js';
 import { newId } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import type { Harness, Org } from './harness.js';
@@ -168,7 +168,10 @@ export function checkAnswer(req: Outgoing, res: Res): void {
       expect(typeof d.field, label).toBe('string');
       expect(typeof d.message, label).toBe('string');
       if (d.in !== undefined) expect(DETAIL_IN.has(d.in), label).toBe(true);
-      for (const key of Object.keys(d)) expect(['field', 'message', 'in'], label).toContain(key);
+      if (d.code !== undefined) expect(Object.keys(DETAIL_CODES), label).toContain(d.code);
+      for (const key of Object.keys(d)) {
+        expect(['field', 'message', 'in', 'code'], label).toContain(key);
+      }
     }
     return;
   }

@@ -15,7 +15,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { openPostgres } from '../../src/db/postgres/postgres.js';
 import { openSqlite } from '../../src/db/sqlite/sqlite.js';
 import type { Db } from '../../src/db/schema.js';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp } from '../../src/cli/app.js';
 import { createDeliveryContext, type DeliveryContext } from '../../src/delivery/context.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';

@@ -1,28 +1,13 @@
 /**
  * Helpers for real `hookdesk` processes: a child with its pino
- * lines collected, a small JSON client for its HTTP API, and a bounded poll.
+ * lines collected and a small JSON client for its HTTP API. Waits go through
+ * ./wait.ts (re-exported here for the suites that import them from here).
  */
 import type { ChildProcess } from 'node:child_process';
 import { startCli } from './cli.js';
+import { until } from './wait.js';
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `check` until it holds; bounded in time and count. */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  detail: () => string = () => '',
-  intervalMs = 100,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i <= Math.ceil(timeoutMs / intervalMs) + 1; i++) {
-    if (await check()) return;
-    if (Date.now() >= deadline) break;
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${detail()}`);
-}
+export { sleep, until } from './wait.js';
 
 export interface LogLine {
   msg?: string;

@@ -2,7 +2,6 @@
 import type { Clock } from '../../src/clock.js';
 import type { DatabaseHandle } from '../../src/db/dialect.js';
 import { createLogger } from '../../src/logger.js';
-import { createMailer } from '../../src/mail/mailer.js';
 import { DeliveryWorker, type WorkerOptions } from '../../src/delivery/worker.js';
 import type { DeliveryContext } from '../../src/delivery/context.js';
 import type { Harness } from './harness.js';
@@ -10,7 +9,6 @@ import type { Harness } from './harness.js';
 export function testWorker(
   h: Harness,
   opts: Partial<WorkerOptions> & {
-    smtpUrl?: string;
     delivery?: DeliveryContext;
     listen?: boolean;
     /** Scheduling clock for the worker. (Default: the harness clock) */
@@ -26,10 +24,6 @@ export function testWorker(
       database: opts.database ?? h.database,
       clock: opts.clock ?? h.clock,
       logger,
-      mailer: createMailer(
-        { smtpUrl: opts.smtpUrl, mailFrom: 'Hookdesk <hookdesk@test.localhost>' },
-        logger,
-      ),
       dispatcher: delivery.dispatcher,
       metrics: h.metrics,
       ...(opts.listen ? { databaseUrl: h.databaseUrl } : {}),

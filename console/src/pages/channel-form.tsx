@@ -5,16 +5,8 @@
  * stored one.
  */
 import { useState } from 'preact/hooks';
-import {
-  ApiError,
-  CHANNEL_TYPES,
-  api,
-  errorText,
-  type Channel,
-  type ChannelType,
-  type FieldProblem,
-} from '../api.js';
-import { CHANNEL_KINDS, type CredentialInput } from '../channel-kinds.js';
+import { ApiError, api, errorText, type Channel, type FieldProblem } from '../api.js';
+import { channelType, loadMeta, type CredentialFieldInfo, type Meta } from '../meta.js';
 import { Link, navigate } from '../router.js';
 import {
   Alert,
@@ -29,7 +21,7 @@ import {
 import { showOnce } from './channels.js';
 
 interface Form {
-  type: ChannelType;
+  type: string;
   name: string;
   /** Typed credential values by field name; secrets start empty. */
   values: Record<string, string>;
@@ -37,12 +29,13 @@ interface Form {
   remove: Record<string, boolean>;
 }
 
-function initial(channel: Channel | null): Form {
+function initial(channel: Channel | null, meta: Meta): Form {
   const values: Record<string, string> = {};
   for (const [key, value] of Object.entries(channel?.config ?? {})) {
     if (typeof value === 'string') values[key] = value;
   }
-  return { type: channel?.type ?? 'twilio_sms', name: channel?.name ?? '', values, remove: {} };
+  const type = channel?.type ?? meta.channelTypes[0]?.type ?? '';
+  return { type, name: channel?.name ?? '', values, remove: {} };
 }
 
 /** "Auth token" → "auth token", keeping initialisms ("HTTP webhook signing key"). */
@@ -50,14 +43,14 @@ function lower(label: string): string {
   return /^[A-Z][a-z]/.test(label) ? label[0]!.toLowerCase() + label.slice(1) : label;
 }
 
-function flagOf(field: string): string {
-  return `has${field[0]!.toUpperCase()}${field.slice(1)}`;
-}
-
 /** Only what the user typed or changed: an empty secret means "keep it". */
-function credentialsOf(form: Form, channel: Channel | null): Record<string, string | null> {
+function credentialsOf(
+  form: Form,
+  channel: Channel | null,
+  meta: Meta,
+): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const f of CHANNEL_KINDS[form.type].fields) {
+  for (const f of channelType(meta, form.type).fields) {
     const value = form.values[f.name] ?? '';
     if (f.secret && form.remove[f.name]) out[f.name] = null;
     else if (f.secret ? value !== '' : channel ? value !== channel.config[f.name] : value !== '') {
@@ -68,14 +61,17 @@ function credentialsOf(form: Form, channel: Channel | null): Record<string, stri
 }
 
 export function ChannelFormPage({ id }: { id: string | null }) {
-  const loaded = useAsync(
-    () => (id === null ? Promise.resolve(null) : api<Channel>('GET', `/api/channels/${id}`)),
-    [id],
-  );
+  const loaded = useAsync(async () => {
+    const [channel, meta] = await Promise.all([
+      id === null ? null : api<Channel>('GET', `/api/channels/${id}`),
+      loadMeta(),
+    ]);
+    return { channel, meta };
+  }, [id]);
   if (loaded.error) {
     return (
       <>
-        <PageTitle title="Channel not found" />
+        <PageTitle title={id === null ? 'New channel' : 'Channel not found'} />
         <Alert>{loaded.error}</Alert>
         <p>
           <Link href="/channels">Back to the channels</Link>.
@@ -83,21 +79,21 @@ export function ChannelFormPage({ id }: { id: string | null }) {
       </>
     );
   }
-  if (loaded.loading && loaded.data === undefined) return <Loading what="the channel" />;
-  return <ChannelForm channel={loaded.data ?? null} />;
+  if (loaded.data === undefined) return <Loading what="the channel" />;
+  return <ChannelForm channel={loaded.data.channel} meta={loaded.data.meta} />;
 }
 
-function ChannelForm({ channel }: { channel: Channel | null }) {
-  const [form, setForm] = useState(() => initial(channel));
+function ChannelForm({ channel, meta }: { channel: Channel | null; meta: Meta }) {
+  const [form, setForm] = useState(() => initial(channel, meta));
   const [problems, setProblems] = useState<FieldProblem[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const kind = CHANNEL_KINDS[form.type];
+  const kind = channelType(meta, form.type);
 
   const submit = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    const credentials = credentialsOf(form, channel);
+    const credentials = credentialsOf(form, channel, meta);
     const body: Record<string, unknown> = {};
     if (!channel) body.type = form.type;
     if (!channel || form.name !== channel.name) body.name = form.name;
@@ -158,13 +154,13 @@ function ChannelForm({ channel }: { channel: Channel | null }) {
                 {...aria}
                 value={form.type}
                 onChange={(e) => {
-                  const type = e.currentTarget.value as ChannelType;
+                  const type = e.currentTarget.value;
                   setForm((f) => ({ ...f, type }));
                 }}
               >
-                {CHANNEL_TYPES.map((t) => (
-                  <option key={t} value={t}>
-                    {CHANNEL_KINDS[t].label}
+                {meta.channelTypes.map((t) => (
+                  <option key={t.type} value={t.type}>
+                    {t.label}
                   </option>
                 ))}
               </select>
@@ -193,7 +189,7 @@ function ChannelForm({ channel }: { channel: Channel | null }) {
 
         <fieldset>
           <legend>{kind.label} credentials</legend>
-          {kind.fields.length === 0 && (
+          {kind.generatesBasicAuth && (
             <p class="help">
               {channel
                 ? 'Hookdesk generated a basic-auth user and password for this channel; they were part of the URLs shown once when it was created and cannot be shown or changed. To get new ones, connect a new channel and delete this one.'
@@ -228,7 +224,7 @@ function ChannelForm({ channel }: { channel: Channel | null }) {
 }
 
 function CredentialField(props: {
-  field: CredentialInput;
+  field: CredentialFieldInfo;
   channel: Channel | null;
   value: string;
   remove: boolean;
@@ -237,7 +233,10 @@ function CredentialField(props: {
   onRemove: (remove: boolean) => void;
 }) {
   const { field: f, channel } = props;
-  const stored = channel !== null && f.secret && (!f.optional || channel.config[flagOf(f.name)]);
+  const stored =
+    channel !== null &&
+    f.secret &&
+    (!f.optional || (f.setFlag !== null && channel.config[f.setFlag] === true));
   const id = `ch-${f.name}`;
   return (
     <>

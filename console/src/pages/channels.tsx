@@ -1,15 +1,25 @@
 /**
- * Provider channels (SPEC §8.3): each connected provider account with the
- * callback URLs to paste into the provider's console. Credentials go in
- * through the form and never come back: the list says they are stored,
- * encrypted, and shows only the non-secret settings.
+ * Provider channels (docs/providers.md, "Provider channels"): each connected
+ * provider account with the callback URLs to paste into the provider's console.
+ * Credentials go in through the form and never come back: the list says they
+ * are stored, encrypted, and shows only the non-secret settings.
  */
 import { useState } from 'preact/hooks';
 import { all, api, errorText, type Channel } from '../api.js';
-import { CHANNEL_KINDS, carriesSecret } from '../channel-kinds.js';
 import { dateTime, relative } from '../format.js';
+import { channelType, useMeta, type ChannelTypeInfo, type Meta } from '../meta.js';
 import { Link } from '../router.js';
 import { Alert, ConfirmDialog, Loading, PageTitle, takeFlash, useAsync } from '../ui.js';
+
+/** A URL carrying a secret (Postmark's basic auth, SendGrid's `?token=`): the API shows it once. */
+function carriesSecret(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.searchParams.has('token');
+  } catch {
+    return false;
+  }
+}
 
 let justSaved: Channel | null = null;
 
@@ -29,6 +39,7 @@ function takeJustSaved(): Channel | null {
 
 export function ChannelsPage() {
   const list = useAsync(() => all<Channel>('/api/channels'), []);
+  const meta = useMeta();
   const [message, setMessage] = useState<{ kind: string; text: string } | null>(() => {
     const text = takeFlash();
     return text ? { kind: 'info', text } : null;
@@ -64,16 +75,19 @@ export function ChannelsPage() {
         is stored.
       </p>
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
-      {saved && <SavedUrls channel={saved} onClose={() => setSaved(null)} />}
+      {saved && meta.data && (
+        <SavedUrls channel={saved} meta={meta.data} onClose={() => setSaved(null)} />
+      )}
       {list.error && <Alert>{list.error}</Alert>}
-      {!list.data && !list.error && <Loading what="channels" />}
+      {meta.error && <Alert>{meta.error}</Alert>}
+      {(!list.data || !meta.data) && !list.error && !meta.error && <Loading what="channels" />}
       <LocalhostNotice channels={saved ? [saved, ...channels] : channels} />
       {list.data && channels.length === 0 && (
         <p>
           No channels yet. <Link href="/channels/new">Connect the first one</Link>.
         </p>
       )}
-      {channels.length > 0 && (
+      {channels.length > 0 && meta.data && (
         <table class="cards">
           <caption class="visually-hidden">Channels</caption>
           <thead>
@@ -87,7 +101,12 @@ export function ChannelsPage() {
           </thead>
           <tbody>
             {channels.map((channel) => (
-              <Row key={channel.id} channel={channel} onDelete={() => setDeleting(channel)} />
+              <Row
+                key={channel.id}
+                channel={channel}
+                kind={channelType(meta.data!, channel.type)}
+                onDelete={() => setDeleting(channel)}
+              />
             ))}
           </tbody>
         </table>
@@ -113,20 +132,27 @@ export function ChannelsPage() {
   );
 }
 
-function Row({ channel, onDelete }: { channel: Channel; onDelete: () => void }) {
-  const kind = CHANNEL_KINDS[channel.type];
+function Row({
+  channel,
+  kind,
+  onDelete,
+}: {
+  channel: Channel;
+  kind: ChannelTypeInfo;
+  onDelete: () => void;
+}) {
   return (
     <tr>
       <td data-label="Channel">
         <strong>{channel.name}</strong>
         <div class="muted small">{kind.label}</div>
-        <Settings channel={channel} />
+        <Settings channel={channel} kind={kind} />
       </td>
       <td data-label="Callback URLs">
-        <CallbackUrls channel={channel} />
+        <CallbackUrls channel={channel} kind={kind} />
       </td>
       <td data-label="Credentials">
-        <Credentials channel={channel} />
+        <Credentials channel={channel} kind={kind} />
       </td>
       <td data-label="Created">
         <span title={dateTime(channel.createdAt)}>{relative(channel.createdAt)}</span>
@@ -146,8 +172,8 @@ function Row({ channel, onDelete }: { channel: Channel; onDelete: () => void }) 
 }
 
 /** The non-secret settings in `config` (the `has…` flags are shown under Credentials). */
-function Settings({ channel }: { channel: Channel }) {
-  const fields = CHANNEL_KINDS[channel.type].fields;
+function Settings({ channel, kind }: { channel: Channel; kind: ChannelTypeInfo }) {
+  const fields = kind.fields;
   const shown = Object.entries(channel.config).filter(
     (e): e is [string, string] => typeof e[1] === 'string',
   );
@@ -166,16 +192,15 @@ function Settings({ channel }: { channel: Channel }) {
   );
 }
 
-function Credentials({ channel }: { channel: Channel }) {
-  const secrets = CHANNEL_KINDS[channel.type].fields.filter((f) => f.secret);
-  if (channel.type === 'postmark') {
+function Credentials({ channel, kind }: { channel: Channel; kind: ChannelTypeInfo }) {
+  const secrets = kind.fields.filter((f) => f.secret);
+  if (kind.generatesBasicAuth) {
     return <span class="small">Basic-auth pair generated by Hookdesk: stored, encrypted</span>;
   }
   return (
     <ul class="plain small">
       {secrets.map((f) => {
-        const flag = `has${f.name[0]!.toUpperCase()}${f.name.slice(1)}`;
-        const set = !f.optional || channel.config[flag] === true;
+        const set = !f.optional || (f.setFlag !== null && channel.config[f.setFlag] === true);
         return (
           <li key={f.name}>
             {f.label}: {set ? 'stored, encrypted' : <span class="muted">not set</span>}
@@ -187,12 +212,12 @@ function Credentials({ channel }: { channel: Channel }) {
 }
 
 /** Each callback URL with where it goes and a copy button. */
-export function CallbackUrls({ channel }: { channel: Channel }) {
-  const where = CHANNEL_KINDS[channel.type].callbacks;
+export function CallbackUrls({ channel, kind }: { channel: Channel; kind: ChannelTypeInfo }) {
   return (
     <ul class="callbacks">
       {Object.entries(channel.callbackUrls).map(([key, url]) => {
-        const missing = withheld(channel, key, url);
+        const where = kind.callbacks[key]?.where;
+        const missing = withheld(channel, kind, key, url);
         return (
           <li key={key}>
             <div class="callback-head">
@@ -202,7 +227,7 @@ export function CallbackUrls({ channel }: { channel: Channel }) {
             <code class="url" data-testid={`callback-${key}`}>
               {url}
             </code>
-            {where[key] && <div class="help">{where[key]}</div>}
+            {where && <div class="help">{where}</div>}
             {missing && <div class="help withheld">{missing}</div>}
           </li>
         );
@@ -215,13 +240,19 @@ export function CallbackUrls({ channel }: { channel: Channel }) {
  * What a listed URL lacks: the API embeds a secret only in the answer that set
  * it, and the provider must still send it.
  */
-function withheld(channel: Channel, key: string, url: string): string | null {
+function withheld(
+  channel: Channel,
+  kind: ChannelTypeInfo,
+  key: string,
+  url: string,
+): string | null {
   if (carriesSecret(url)) return null;
-  if (channel.type === 'postmark') {
+  if (kind.generatesBasicAuth) {
     return 'Shown without its user and password: the provider needs the URL with them (user:password@ before the host), as it was shown once when the channel was created.';
   }
-  if (channel.type === 'sendgrid' && key === 'inbound' && channel.config.hasInboundParseToken) {
-    return 'Shown without its token: add ?token= and the Inbound Parse token you set.';
+  const token = kind.fields.find((f) => f.name === kind.callbacks[key]?.token);
+  if (token?.setFlag && channel.config[token.setFlag]) {
+    return `Shown without its token: add ?token= and the ${token.label} you set.`;
   }
   return null;
 }
@@ -256,7 +287,16 @@ function CopyButton({ text, label }: { text: string; label: string }) {
 }
 
 /** The answer of the last create or edit, with the URLs that embed a secret. */
-function SavedUrls({ channel, onClose }: { channel: Channel; onClose: () => void }) {
+function SavedUrls({
+  channel,
+  meta,
+  onClose,
+}: {
+  channel: Channel;
+  meta: Meta;
+  onClose: () => void;
+}) {
+  const kind = channelType(meta, channel.type);
   const secret = Object.values(channel.callbackUrls).some(carriesSecret);
   return (
     <section class="panel" aria-labelledby="saved-title">
@@ -268,14 +308,13 @@ function SavedUrls({ channel, onClose }: { channel: Channel; onClose: () => void
       </div>
       {secret ? (
         <Alert kind="warning">
-          These URLs include a credential and are shown only now: copy them into{' '}
-          {CHANNEL_KINDS[channel.type].label} before leaving this page. Later the list shows them
-          without it.
+          These URLs include a credential and are shown only now: copy them into {kind.label} before
+          leaving this page. Later the list shows them without it.
         </Alert>
       ) : (
-        <p class="muted">Paste these into {CHANNEL_KINDS[channel.type].label}.</p>
+        <p class="muted">Paste these into {kind.label}.</p>
       )}
-      <CallbackUrls channel={channel} />
+      <CallbackUrls channel={channel} kind={kind} />
     </section>
   );
 }

@@ -1,7 +1,6 @@
 /** The delivery log of one webhook: chart, filters (status, event type, time) and the list. */
 import { useEffect, useState } from 'preact/hooks';
 import {
-  DELIVERY_STATUSES,
   api,
   errorText,
   webhookPath,
@@ -188,7 +187,7 @@ function Filters({ hook, query }: { hook: Webhook; query: URLSearchParams }) {
   const family = hook.surveyId === null ? 'ticket' : 'survey';
   const types = [
     ...(dir.data?.eventTypes.filter((t) => t.family === family).map((t) => t.type) ?? []),
-    'webhook.test',
+    ...(dir.data ? [dir.data.meta.deliveries.testEventType] : []),
   ];
   const apply = (e: Event) => {
     e.preventDefault();
@@ -208,7 +207,7 @@ function Filters({ hook, query }: { hook: Webhook; query: URLSearchParams }) {
         <label for="f-status">Status</label>
         <select id="f-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
           <option value="">Any</option>
-          {DELIVERY_STATUSES.map((s) => (
+          {(dir.data?.meta.deliveries.statuses ?? []).map((s) => (
             <option key={s} value={s}>
               {s}
             </option>

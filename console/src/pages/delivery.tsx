@@ -19,6 +19,7 @@ import {
   type Webhook,
 } from '../api.js';
 import { bytes, dateTime, duration, prettyJson } from '../format.js';
+import type { Meta, RequestHeader } from '../meta.js';
 import { Link } from '../router.js';
 import { useDirectory } from '../store.js';
 import { Alert, Code, Loading, PageTitle, StatusBadge, useAsync, useInterval } from '../ui.js';
@@ -28,18 +29,10 @@ export function DeliveryPage({ webhookId, deliveryId }: { webhookId: string; del
   if (!dir.data) return dir.error ? <Alert>{dir.error}</Alert> : <Loading what="the delivery" />;
   const hook = dir.data.webhooks.find((w) => w.id === webhookId);
   if (!hook) return <Alert>No webhook {webhookId} in this organization.</Alert>;
-  return <Detail hook={hook} deliveryId={deliveryId} userAgent={dir.data.userAgent} />;
+  return <Detail hook={hook} deliveryId={deliveryId} meta={dir.data.meta} />;
 }
 
-function Detail({
-  hook,
-  deliveryId,
-  userAgent,
-}: {
-  hook: Webhook;
-  deliveryId: string;
-  userAgent: string;
-}) {
+function Detail({ hook, deliveryId, meta }: { hook: Webhook; deliveryId: string; meta: Meta }) {
   const path = `${webhookPath(hook)}/deliveries/${deliveryId}`;
   const detail = useAsync(() => api<DeliveryDetail>('GET', path), [path]);
   const [retry, setRetry] = useState<{ kind: string; text: string } | null>(null);
@@ -124,7 +117,7 @@ function Detail({
         <p>
           <code>POST {hook.url}</code>
         </p>
-        <RequestHeaders hook={hook} delivery={d} userAgent={userAgent} />
+        <RequestHeaders hook={hook} delivery={d} headers={meta.deliveries.requestHeaders} />
         <h3>Body</h3>
         <p class="help">
           {bytes(d.payload).toLocaleString()} bytes, identical on every attempt; the signature
@@ -146,7 +139,11 @@ function Detail({
         ) : (
           <ol class="attempts" aria-live="polite">
             {[...d.attempts].reverse().map((a) => (
-              <AttemptItem key={a.number} attempt={a} />
+              <AttemptItem
+                key={a.number}
+                attempt={a}
+                bodyLimit={meta.deliveries.responseBodyLimitBytes}
+              />
             ))}
           </ol>
         )}
@@ -155,22 +152,31 @@ function Detail({
   );
 }
 
+/** A standard header's value on this delivery (the signature has its own row). */
+function valueOf(header: RequestHeader, delivery: DeliveryDetail): string {
+  if (header.value !== null) return header.value;
+  if (header.from === 'event_type') return delivery.eventType;
+  if (header.from === 'delivery_id') return delivery.id;
+  return '';
+}
+
 function RequestHeaders({
   hook,
   delivery,
-  userAgent,
+  headers,
 }: {
   hook: Webhook;
   delivery: DeliveryDetail;
-  userAgent: string;
+  /** The standard ones, as the server lists them; sent after the custom ones. */
+  headers: RequestHeader[];
 }) {
   const rows: [string, string][] = [
     ...Object.entries(hook.headers),
-    ['Content-Type', 'application/json'],
-    ['X-Webhook-Event', delivery.eventType],
-    ['X-Webhook-Delivery', delivery.id],
-    ['User-Agent', userAgent],
+    ...headers
+      .filter((h) => h.from !== 'signature')
+      .map((h): [string, string] => [h.name, valueOf(h, delivery)]),
   ];
+  const signature = headers.find((h) => h.from === 'signature');
   return (
     <>
       <table class="compact headers">
@@ -192,32 +198,36 @@ function RequestHeaders({
               </td>
             </tr>
           ))}
-          <tr>
-            <th scope="row">
-              <code>X-Webhook-Signature</code>
-            </th>
-            <td>
-              {hook.hasSecret ? (
-                <>
-                  <code>sha256=</code>
-                  <span class="muted">
-                    {' '}
-                    HMAC-SHA256 of the body, keyed by the webhook’s secret, computed at each attempt
-                    (the secret is never shown)
-                  </span>
-                </>
-              ) : (
-                <span class="muted">not sent: the webhook has no secret</span>
-              )}
-            </td>
-          </tr>
+          {signature && (
+            <tr>
+              <th scope="row">
+                <code>{signature.name}</code>
+              </th>
+              <td>
+                {hook.hasSecret ? (
+                  <>
+                    <code>sha256=</code>
+                    <span class="muted">
+                      {' '}
+                      HMAC-SHA256 of the body, keyed by the webhook’s secret, computed at each
+                      attempt (the secret is never shown)
+                    </span>
+                  </>
+                ) : (
+                  <span class="muted">not sent: the webhook has no secret</span>
+                )}
+              </td>
+            </tr>
+          )}
         </tbody>
       </table>
       <p class="help">
         Custom headers and the signature follow the webhook’s settings at the time of each attempt;
         shown here as they are now. Custom header values are secrets, shown masked.
       </p>
-      {hook.hasSecret && <SignatureCheck body={delivery.payload} />}
+      {hook.hasSecret && signature && (
+        <SignatureCheck header={signature.name} body={delivery.payload} />
+      )}
     </>
   );
 }
@@ -235,7 +245,7 @@ async function sign(secret: string, body: string): Promise<string> {
   return `sha256=${[...mac].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-function SignatureCheck({ body }: { body: string }) {
+function SignatureCheck({ header, body }: { header: string; body: string }) {
   const [secret, setSecret] = useState('');
   const [signature, setSignature] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -275,14 +285,16 @@ function SignatureCheck({ body }: { body: string }) {
       {error && <Alert>{error}</Alert>}
       {signature && (
         <p role="status">
-          <code data-testid="signature">X-Webhook-Signature: {signature}</code>
+          <code data-testid="signature">
+            {header}: {signature}
+          </code>
         </p>
       )}
     </form>
   );
 }
 
-function AttemptItem({ attempt: a }: { attempt: Attempt }) {
+function AttemptItem({ attempt: a, bodyLimit }: { attempt: Attempt; bodyLimit: number }) {
   const ok = a.statusCode !== null && a.statusCode >= 200 && a.statusCode < 300;
   return (
     <li class={`attempt ${ok ? 'attempt-ok' : 'attempt-bad'}`}>
@@ -320,7 +332,7 @@ function AttemptItem({ attempt: a }: { attempt: Attempt }) {
             Response body
             {a.responseBodyTruncated && (
               <span class="badge badge-cancelled" data-testid="truncated">
-                cut at 4,096 bytes
+                cut at {bodyLimit.toLocaleString('en-US')} bytes
               </span>
             )}
           </h4>

@@ -1,6 +1,7 @@
 /** The organization's SLA policy: first-response and resolution targets per priority. */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, PRIORITIES, api, errorText, type FieldProblem, type SlaPolicy } from '../api.js';
+import { ApiError, api, errorText, type FieldProblem, type SlaPolicy } from '../api.js';
+import { loadMeta } from '../meta.js';
 import { Alert, Field, Loading, PageTitle, useAsync } from '../ui.js';
 
 type Draft = Record<string, string>;
@@ -10,9 +11,9 @@ const METRICS = [
   { key: 'resolutionMinutes', label: 'Resolution' },
 ] as const;
 
-function toDraft(policy: SlaPolicy): Draft {
+function toDraft(policy: SlaPolicy, priorities: string[]): Draft {
   const draft: Draft = { warningPercent: String(policy.warningPercent) };
-  for (const p of PRIORITIES) {
+  for (const p of priorities) {
     for (const m of METRICS) {
       const value = policy.priorities[p]?.[m.key];
       draft[`priorities.${p}.${m.key}`] = value == null ? '' : String(value);
@@ -27,16 +28,17 @@ function value(text: string): unknown {
   return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
 }
 
-function toBody(draft: Draft): unknown {
-  const priorities: Record<string, Record<string, unknown>> = {};
-  for (const p of PRIORITIES) {
-    priorities[p] = {};
+function toBody(draft: Draft, priorities: string[]): unknown {
+  const targets: Record<string, Record<string, unknown>> = {};
+  for (const p of priorities) {
+    const row: Record<string, unknown> = {};
     for (const m of METRICS) {
       const text = draft[`priorities.${p}.${m.key}`] ?? '';
-      priorities[p][m.key] = text.trim() === '' ? null : value(text);
+      row[m.key] = text.trim() === '' ? null : value(text);
     }
+    targets[p] = row;
   }
-  return { warningPercent: value(draft.warningPercent ?? ''), priorities };
+  return { warningPercent: value(draft.warningPercent ?? ''), priorities: targets };
 }
 
 function human(minutes: string): string {
@@ -48,13 +50,21 @@ function human(minutes: string): string {
 }
 
 export function SlaPage() {
-  const policy = useAsync(() => api<SlaPolicy>('GET', '/api/sla-policy'), []);
+  const policy = useAsync(async () => {
+    const [current, meta] = await Promise.all([
+      api<SlaPolicy>('GET', '/api/sla-policy'),
+      loadMeta(),
+    ]);
+    // The server lists priorities lowest first; the most urgent comes first here.
+    return { current, priorities: [...meta.ticketPriorities].reverse() };
+  }, []);
+  const priorities = policy.data?.priorities ?? [];
   const [draft, setDraft] = useState<Draft | null>(null);
   const [problems, setProblems] = useState<FieldProblem[]>([]);
   const [message, setMessage] = useState<{ kind: string; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    if (policy.data) setDraft(toDraft(policy.data));
+    if (policy.data) setDraft(toDraft(policy.data.current, policy.data.priorities));
   }, [policy.data]);
 
   const save = async (e: Event) => {
@@ -63,8 +73,8 @@ export function SlaPage() {
     setBusy(true);
     setMessage(null);
     try {
-      const saved = await api<SlaPolicy>('PUT', '/api/sla-policy', toBody(draft));
-      setDraft(toDraft(saved));
+      const saved = await api<SlaPolicy>('PUT', '/api/sla-policy', toBody(draft, priorities));
+      setDraft(toDraft(saved, priorities));
       setProblems([]);
       setMessage({
         kind: 'info',
@@ -111,7 +121,7 @@ export function SlaPage() {
         <form class="form" onSubmit={(e) => void save(e)} noValidate>
           {input('warningPercent', 'Warning at (% of a target elapsed)', '1–99; default 80.')}
           <div class="sla-grid">
-            {PRIORITIES.map((p) => (
+            {priorities.map((p) => (
               <fieldset key={p}>
                 <legend>{p[0]!.toUpperCase() + p.slice(1)} priority</legend>
                 {METRICS.map((m) =>

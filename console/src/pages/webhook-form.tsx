@@ -1,16 +1,15 @@
 /**
- * Create and edit a webhook with every field of SPEC §5. The browser does not
- * validate (the form is `noValidate`): the API's own problems are shown under
- * each field, so the console and the API can never disagree.
+ * Create and edit a webhook with every field (docs/api.md, "Webhooks"). The
+ * browser does not validate (the form is `noValidate`): the API's own problems
+ * are shown under each field, so the console and the API can never disagree.
  */
 import { useState } from 'preact/hooks';
 import { ApiError, api, errorText, webhookPath, type FieldProblem, type Webhook } from '../api.js';
 import { Link, navigate } from '../router.js';
 import { useDirectory, type Directory } from '../store.js';
 import { Alert, Field, FormError, Loading, PageTitle, problemsOf, setFlash } from '../ui.js';
+import { explainUrl, parseHeaders, parseRetry } from './webhook-input.js';
 import { HookStatus } from './webhooks.js';
-
-const DEFAULT_RETRY = [1, 5, 30, 300, 1800, 7200];
 
 interface Form {
   kind: 'ticket' | 'survey';
@@ -39,59 +38,8 @@ function initial(hook: Webhook | null, dir: Directory): Form {
       .map(([k, v]) => `${k}: ${v}`)
       .join('\n'),
     active: hook?.active ?? true,
-    retry: (hook?.retryPolicy ?? DEFAULT_RETRY).join(', '),
+    retry: (hook?.retryPolicy ?? dir.meta.webhooks.retryPolicy.default).join(', '),
   };
-}
-
-/** `Name: value` lines → an object; a line without a colon is our format's problem, not the API's. */
-function parseHeaders(text: string): { headers: Record<string, string>; problems: FieldProblem[] } {
-  const headers: Record<string, string> = {};
-  const problems: FieldProblem[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    const colon = line.indexOf(':');
-    if (colon <= 0) {
-      problems.push({ field: 'headers', message: `line ${i + 1} is not “Name: value”` });
-      return;
-    }
-    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
-  });
-  return { headers, problems };
-}
-
-/** "1, 5, 30" → [1, 5, 30]; anything not a number goes as typed, for the API to name. */
-function parseRetry(text: string): unknown[] {
-  return text
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map((t) => (/^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t));
-}
-
-/** Words for an SSRF refusal, under the API's own message. */
-function explainUrl(problems: FieldProblem[]) {
-  const text = problems.map((p) => p.message).join(' ');
-  if (/public (addresses|hosts)/.test(text)) {
-    return (
-      <p class="explain" data-testid="ssrf-explanation">
-        Why: Hookdesk sends webhooks from inside your infrastructure, so it refuses private,
-        loopback, link-local (such as the cloud metadata address 169.254.169.254) and other internal
-        addresses and host names. Otherwise anyone who can create a webhook could make Hookdesk call
-        machines behind your firewall (server-side request forgery, SSRF). Use the public HTTPS
-        address of the receiver; an operator can allow specific internal hosts with{' '}
-        <code>HOOKDESK_EGRESS_ALLOW</code>.
-      </p>
-    );
-  }
-  if (/must use https/.test(text)) {
-    return (
-      <p class="explain">
-        Deliveries carry your data and signatures, so only <code>https://</code> URLs are accepted
-        (an operator can allow plain http for development with{' '}
-        <code>HOOKDESK_EGRESS_ALLOW_HTTP</code>).
-      </p>
-    );
-  }
-  return undefined;
 }
 
 export function WebhookFormPage({ id }: { id: string | null }) {
@@ -128,6 +76,8 @@ function WebhookForm({
     setForm((f) => ({ ...f, [key]: value }));
   const family = form.kind === 'ticket' ? 'ticket' : 'survey';
   const eventTypes = dir.eventTypes.filter((t) => t.family === family);
+  const { retryPolicy, customHeaders, defaultSurveyEvents } = dir.meta.webhooks;
+  const signature = dir.meta.deliveries.requestHeaders.find((h) => h.from === 'signature');
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -192,7 +142,7 @@ function WebhookForm({
       <PageTitle title={hook ? `Edit ${hook.name}` : 'New webhook'} />
       {hook && (
         <p>
-          <HookStatus hook={hook} />
+          <HookStatus hook={hook} meta={dir.meta} />
         </p>
       )}
       {error && <FormError message={error} problems={other} />}
@@ -283,7 +233,7 @@ function WebhookForm({
           <p class="help" id="wh-events-help">
             {family === 'ticket'
               ? 'At least one.'
-              : 'None ticked means the default, survey.response_completed.'}
+              : `None ticked means the default, ${defaultSurveyEvents.join(', ')}.`}
           </p>
           <div class="checks">
             {eventTypes.map((t) => (
@@ -322,7 +272,7 @@ function WebhookForm({
           help={
             hook?.hasSecret
               ? 'A secret is set (it is never shown). Leave empty to keep it.'
-              : '16–500 characters; optional. Deliveries then carry X-Webhook-Signature.'
+              : `16–500 characters; optional. Deliveries then carry ${signature?.name ?? 'a signature'}.`
           }
           problems={problemsOf(problems, 'secret')}
         >
@@ -352,9 +302,11 @@ function WebhookForm({
           id="wh-headers"
           label="Custom headers"
           help={
-            hook && Object.keys(hook.headers).length > 0
-              ? 'One “Name: value” per line, at most 20. Values are secrets and never shown: leave a masked value as it is to keep it, or type a new one. Hookdesk’s own headers and hop-by-hop ones are refused.'
-              : 'One “Name: value” per line, at most 20. Values are secrets: once saved they are never shown again. Hookdesk’s own headers and hop-by-hop ones are refused.'
+            `One “Name: value” per line, at most ${customHeaders.max}. ` +
+            (hook && Object.keys(hook.headers).length > 0
+              ? 'Values are secrets and never shown: leave a masked value as it is to keep it, or type a new one.'
+              : 'Values are secrets: once saved they are never shown again.') +
+            ' Hookdesk’s own headers and hop-by-hop ones are refused.'
           }
           problems={problemsOf(problems, 'headers')}
         >
@@ -372,7 +324,7 @@ function WebhookForm({
         <Field
           id="wh-retry"
           label="Retry delays (seconds)"
-          help="Comma-separated, at most 10, each 1–604800. Empty: no retries. Default: 1, 5, 30, 300, 1800, 7200."
+          help={`Comma-separated, at most ${retryPolicy.maxRetries}, each ${retryPolicy.minDelaySeconds}–${retryPolicy.maxDelaySeconds}. Empty: no retries. Default: ${retryPolicy.default.join(', ')}.`}
           problems={problemsOf(problems, 'retryPolicy')}
         >
           {(aria) => (

@@ -9,6 +9,7 @@ import {
   type WebhookStats,
 } from '../api.js';
 import { dateTime, duration, percent, prettyJson, relative } from '../format.js';
+import type { Meta } from '../meta.js';
 import { Link } from '../router.js';
 import { surveyName, useDirectory, type Directory } from '../store.js';
 import {
@@ -75,7 +76,9 @@ export function WebhooksPage() {
         belong to the organization, survey webhooks to one survey.
       </p>
       {message && <Alert kind={message.kind}>{message.text}</Alert>}
-      {test && <TestResult {...test} onClose={() => setTest(undefined)} />}
+      {test && dir.data && (
+        <TestResult {...test} meta={dir.data.meta} onClose={() => setTest(undefined)} />
+      )}
       {dir.error && <Alert>{dir.error}</Alert>}
       {!dir.data && !dir.error && <Loading what="webhooks" />}
       {dir.data && dir.data.webhooks.length === 0 && (
@@ -152,7 +155,7 @@ function Row(props: {
         </div>
       </td>
       <td data-label="Status">
-        <HookStatus hook={hook} />
+        <HookStatus hook={hook} meta={dir.meta} />
       </td>
       <td data-label="Success (24 h)">
         <SuccessRate hook={hook} />
@@ -183,7 +186,7 @@ function Row(props: {
   );
 }
 
-export function HookStatus({ hook }: { hook: Webhook }) {
+export function HookStatus({ hook, meta }: { hook: Webhook; meta: Meta }) {
   if (hook.active) {
     return (
       <>
@@ -199,7 +202,7 @@ export function HookStatus({ hook }: { hook: Webhook }) {
       <span class="badge badge-failed">Disabled</span>
       <div class="small">
         {hook.disabledReason === 'consecutive_failures'
-          ? 'Automatically, after 10 failed attempts in a row'
+          ? `Automatically, after ${meta.webhooks.disableAfterConsecutiveFailures} failed attempts in a row`
           : hook.disabledReason
             ? `Reason: ${hook.disabledReason}`
             : 'By hand'}
@@ -230,6 +233,7 @@ function SuccessRate({ hook }: { hook: Webhook }) {
 
 function TestResult(props: {
   hook: Webhook;
+  meta: Meta;
   result?: DeliveryDetail;
   error?: string;
   onClose: () => void;
@@ -243,7 +247,9 @@ function TestResult(props: {
           Close
         </button>
       </div>
-      {!props.result && !props.error && <p role="status">Sending a webhook.test event…</p>}
+      {!props.result && !props.error && (
+        <p role="status">Sending a {props.meta.deliveries.testEventType} event…</p>
+      )}
       {props.error && <Alert>{props.error}</Alert>}
       {props.result && attempt && (
         <>
@@ -265,7 +271,11 @@ function TestResult(props: {
               </>
             )}
           </dl>
-          <h3>Response body{attempt.responseBodyTruncated && ' (cut at 4,096 bytes)'}</h3>
+          <h3>
+            Response body
+            {attempt.responseBodyTruncated &&
+              ` (cut at ${props.meta.deliveries.responseBodyLimitBytes.toLocaleString('en-US')} bytes)`}
+          </h3>
           {attempt.responseBody ? (
             <Code label="Response body">{prettyJson(attempt.responseBody)}</Code>
           ) : (

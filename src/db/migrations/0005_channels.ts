@@ -1,7 +1,8 @@
 /**
- * Provider channels (SPEC §8.3): the connected accounts with their encrypted
- * credentials, the provider event keys that make retries harmless, and the
- * link between a messaging ticket and the channel its conversation runs on.
+ * Provider channels (docs/providers.md, "Provider channels"): the connected
+ * accounts with their encrypted credentials, the provider event keys that make
+ * retries harmless, and the link between a messaging ticket and the channel its
+ * conversation runs on.
  */
 import type { Migration } from './index.js';
 

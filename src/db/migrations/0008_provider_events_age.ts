@@ -1,4 +1,4 @@
-/** Provider event keys by age, for retention (delivery/retention.ts). */
+/** Provider event keys by age, for retention (cli/retention.ts). */
 import type { Migration } from './index.js';
 
 export const providerEventsAge: Migration = {

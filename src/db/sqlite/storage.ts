@@ -1,6 +1,6 @@
 /**
- * SQLite storage failures (SPEC §9, §10): a full disk, a read-only file or
- * directory, an I/O error. Found by test/faults/sqlite-storage.
+ * SQLite storage failures (docs/operations.md, "Failure behaviour"): a full
+ * disk, a read-only file or directory, an I/O error. Found by test/faults/sqlite-storage.
  *
  * - At open, a failure is a `StorageError` with one clear line, and the CLI
  *   exits once with it (nothing to retry until an operator acts).
@@ -20,7 +20,7 @@ const STORAGE_CODE = /^SQLITE_(FULL|READONLY|CANTOPEN|IOERR)(_|$)/;
 /** Node's codes for the same problems (creating the directory, …). */
 const FS_CODES = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT']);
 /** Free space needed before a full disk counts as recovered, so one page that fits does not flip readiness. */
-export const MIN_FREE_BYTES = 1024 * 1024;
+const MIN_FREE_BYTES = 1024 * 1024;
 const RECHECK_MS = 1_000;
 const ROLLBACK = /^\s*rollback\s*;?\s*$/i;
 
@@ -39,7 +39,7 @@ function writable(path: string): boolean {
 }
 
 /** Bytes free for this process's files on the filesystem holding `dir`, or null if unknown. */
-export function freeBytes(dir: string): number | null {
+function freeBytes(dir: string): number | null {
   try {
     const s = statfsSync(dir);
     return s.bavail * s.bsize;

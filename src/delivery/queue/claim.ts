@@ -1,8 +1,8 @@
 /**
- * Claiming due deliveries (SPEC §6.7, §6.9). One statement marks up to
- * `limit` due rows `delivering` under this worker's lease and returns them:
- * pending rows whose time has come, and rows whose previous lease expired
- * (their worker died mid-attempt).
+ * Claiming due deliveries (docs/operations.md, "Claiming and leases"). One
+ * statement marks up to `limit` due rows `delivering` under this worker's lease
+ * and returns them: pending rows whose time has come, and rows whose previous
+ * lease expired (their worker died mid-attempt).
  *
  * - Where the dialect can (`skipLocked`), rows another worker is claiming are
  *   skipped, so N workers never take the same delivery.

@@ -1,7 +1,8 @@
 /**
  * Fan-out: one pending delivery per active webhook subscribed to an event,
- * written in the event's own transaction (SPEC §6.1). The delivery copies the
- * event's payload bytes, which every attempt then sends unchanged.
+ * written in the event's own transaction
+ * (docs/operations.md, "Outbox and fan-out"). The delivery copies the event's
+ * payload bytes, which every attempt then sends unchanged.
  *
  * In steps, so the outbox can write events and deliveries together: the
  * subscriptions (a read, which may come early in the transaction), the rows

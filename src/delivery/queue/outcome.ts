@@ -1,25 +1,43 @@
 /**
- * Recording an attempt and deciding what happens next (SPEC §6.4–6.6), in
- * one transaction: the attempt row, the delivery's new state (succeeded, a
- * retry scheduled from the webhook's policy, failed, or cancelled), the
- * webhook's consecutive-failure count, and — at the threshold — disabling the
- * webhook, cancelling its pending deliveries and notifying its admins once.
+ * Recording an attempt and carrying out what follows
+ * (docs/webhooks.md, "Retries"), in one transaction: the attempt row, the
+ * delivery's new state (succeeded, a retry scheduled from the webhook's policy,
+ * failed, or cancelled), the webhook's consecutive-failure count, and — at the
+ * threshold — disabling the webhook, cancelling its pending deliveries and
+ * notifying its admins once.
  *
  * `recordOutcomes` records many attempts in one transaction (the worker's
  * batches), with the same result as `recordOutcome` on each in turn.
+ *
+ * What to write is decided by the pure functions of delivery/policy.ts
+ * (`decideOutcome`, `decideDisable`); this module reads the rows they need,
+ * executes their decision and decides nothing itself.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.js';
 import { dialectOf } from '../../db/registry.js';
-import type { Database, DeliveryAttemptsTable, DeliveryStatus, Executor } from '../../db/schema.js';
-import { newId } from '../../ids.js';
+import type { Database, DeliveryStatus, Executor } from '../../db/schema.js';
 import { notifyAdmins } from '../../notifications/notifications.js';
+import { enqueueWebhookDisabledMail } from '../../notifications/webhook-disabled-mail.js';
+import {
+  DISABLE_AFTER_CONSECUTIVE_FAILURES,
+  decideDisable,
+  decideOutcome,
+  succeedsOutright,
+  type CountedStreak,
+  type DisableReason,
+  type OutcomeInput,
+  type StreakChange,
+} from '../policy.js';
 import type { AttemptResult } from '../sender.js';
 import type { ClaimedDelivery } from './claim.js';
 import { cancelPendingDeliveries } from './commands.js';
-
-/** Failed attempts in a row after which a webhook is disabled. */
-export const DISABLE_AFTER_CONSECUTIVE_FAILURES = 10;
+import {
+  attemptRow,
+  recordSuccesses,
+  recordSuccessesInOneStatement,
+  type AttemptToRecord,
+} from './outcome-successes.js';
 
 export interface DisabledWebhook {
   webhookId: string;
@@ -71,91 +89,78 @@ export async function recordOutcome(
     .select(['active', 'retry_policy', 'name', 'url'])
     .where('id', '=', delivery.webhook_id)
     .executeTakeFirstOrThrow();
-  const number = current.attempt_count + 1;
+  const input: OutcomeInput = {
+    attempt,
+    delivery: {
+      attemptCount: current.attempt_count,
+      attemptsAllowed: current.attempts_allowed,
+      isTest: delivery.is_test === 1,
+    },
+    webhook: {
+      active: webhook.active === 1,
+      retryPolicy: JSON.parse(webhook.retry_policy) as number[],
+    },
+    now,
+  };
+  const decision = decideOutcome(input);
   await trx
     .insertInto('delivery_attempts')
-    .values(attemptRow(delivery.id, number, attempt))
+    .values(attemptRow(delivery.id, decision.attemptNumber, attempt))
     .execute();
-
-  const policy = JSON.parse(webhook.retry_policy) as number[];
-  let status: DeliveryStatus;
-  let nextAttemptAt: number | null = null;
-  if (attempt.success) status = 'succeeded';
-  // A disabled webhook's retries are cancelled; a test of one still reports `failed`.
-  else if (webhook.active !== 1 && delivery.is_test !== 1) status = 'cancelled';
-  else if (number < current.attempts_allowed && policy.length > 0) {
-    status = 'pending';
-    nextAttemptAt = now + policy[Math.min(number - 1, policy.length - 1)]! * 1000;
-  } else status = 'failed';
-
-  const finished = status !== 'pending';
   await trx
     .updateTable('deliveries')
     .set({
-      status,
-      attempt_count: number,
-      next_attempt_at: nextAttemptAt,
+      status: decision.status,
+      attempt_count: decision.attemptNumber,
+      next_attempt_at: decision.nextAttemptAt,
       lease_owner: null,
       lease_until: null,
-      completed_at: finished ? now : null,
+      completed_at: decision.completedAt,
       updated_at: now,
     })
     .where('id', '=', delivery.id)
     .execute();
+  const counted = await changeStreak(trx, delivery.webhook_id, decision.streak, now);
 
-  // Test deliveries never count toward the failure streak (SPEC §5).
-  let disabled: DisabledWebhook | null = null;
-  if (delivery.is_test !== 1) {
-    if (attempt.success) {
-      await trx
-        .updateTable('webhooks')
-        .set({ consecutive_failures: 0, last_delivery_at: now })
-        .where('id', '=', delivery.webhook_id)
-        .execute();
-    } else {
-      const counted = await trx
-        .updateTable('webhooks')
-        .set((eb) => ({
-          consecutive_failures: eb('consecutive_failures', '+', 1),
-          last_delivery_at: now,
-        }))
-        .where('id', '=', delivery.webhook_id)
-        .returning(['consecutive_failures', 'active'])
-        .executeTakeFirstOrThrow();
-      if (
-        counted.active === 1 &&
-        counted.consecutive_failures >= DISABLE_AFTER_CONSECUTIVE_FAILURES
-      ) {
-        disabled = await disableWebhook(trx, clock, delivery, webhook, describeFailure(attempt));
-      }
-    }
+  // Where a webhook gets disabled: the policy says so, and disableWebhook acts.
+  const reason = decideDisable({ outcome: input, counted });
+  const disabled = reason
+    ? await disableWebhook(trx, clock, delivery, webhook, reason, describeFailure(attempt))
+    : null;
+  const { status, attemptNumber, nextAttemptAt } = decision;
+  return { recorded: true, status, attemptNumber, nextAttemptAt, disabled };
+}
+
+/**
+ * Applies the decided change to the webhook's failure streak. A failure is
+ * counted by the database (`+ 1 … RETURNING`), so concurrent workers never
+ * lose one; the count it returns is what `decideDisable` decides from.
+ */
+async function changeStreak(
+  trx: Executor,
+  webhookId: string,
+  change: StreakChange,
+  now: number,
+): Promise<CountedStreak | null> {
+  if (change === 'reset') {
+    await trx
+      .updateTable('webhooks')
+      .set({ consecutive_failures: 0, last_delivery_at: now })
+      .where('id', '=', webhookId)
+      .execute();
+  } else if (change === 'count') {
+    const counted = await trx
+      .updateTable('webhooks')
+      .set((eb) => ({
+        consecutive_failures: eb('consecutive_failures', '+', 1),
+        last_delivery_at: now,
+      }))
+      .where('id', '=', webhookId)
+      .returning(['consecutive_failures', 'active'])
+      .executeTakeFirstOrThrow();
+    return { consecutiveFailures: counted.consecutive_failures, active: counted.active === 1 };
   }
-  return { recorded: true, status, attemptNumber: number, nextAttemptAt, disabled };
-}
-
-function attemptRow(
-  deliveryId: string,
-  number: number,
-  attempt: AttemptResult,
-): DeliveryAttemptsTable {
-  return {
-    id: newId(),
-    delivery_id: deliveryId,
-    number,
-    started_at: attempt.startedAt,
-    duration_ms: attempt.durationMs,
-    status_code: attempt.statusCode,
-    response_headers: attempt.responseHeaders ? JSON.stringify(attempt.responseHeaders) : null,
-    response_body: attempt.responseBody,
-    response_body_truncated: attempt.responseBodyTruncated ? 1 : 0,
-    error_code: attempt.error?.code ?? null,
-    error_message: attempt.error?.message ?? null,
-  };
-}
-
-export interface AttemptToRecord {
-  delivery: ClaimedDelivery;
-  attempt: AttemptResult;
+  return null;
 }
 
 /** Most attempts one batch takes (bounds statement size). */
@@ -168,10 +173,13 @@ export const MAX_OUTCOME_BATCH = 256;
  */
 const oneStatement = (db: Executor) => dialectOf(db).capabilities.writableCte;
 
-/** Successes of webhooks with no failure in the batch (`fast`) and everything else (`slow`). */
+/**
+ * Attempts that `succeedsOutright` of webhooks with nothing else in the batch
+ * (`fast`), and everything else (`slow`).
+ */
 function partition(items: readonly AttemptToRecord[]): { fast: number[]; slow: number[] } {
   const failing = new Set(
-    items.filter((i) => !i.attempt.success).map((i) => i.delivery.webhook_id),
+    items.filter((i) => !succeedsOutright(i.attempt)).map((i) => i.delivery.webhook_id),
   );
   const fast: number[] = [];
   const slow: number[] = [];
@@ -292,119 +300,23 @@ export async function recordOutcomes(
   return outcomes;
 }
 
-/** The fast path in three statements; returns the attempt number of each delivery recorded. */
-async function recordSuccesses(
-  trx: Executor,
-  now: number,
-  owner: string,
-  items: readonly AttemptToRecord[],
-  fast: readonly number[],
-): Promise<Map<string, number>> {
-  const updated = await trx
-    .updateTable('deliveries')
-    .set((eb) => ({
-      status: 'succeeded',
-      attempt_count: eb('attempt_count', '+', 1),
-      next_attempt_at: null,
-      lease_owner: null,
-      lease_until: null,
-      completed_at: now,
-      updated_at: now,
-    }))
-    .where(
-      'id',
-      'in',
-      fast.map((i) => items[i]!.delivery.id),
-    )
-    .where('status', '=', 'delivering')
-    .where('lease_owner', '=', owner)
-    .returning(['id', 'attempt_count'])
-    .execute();
-  const numbers = new Map(updated.map((r) => [r.id, r.attempt_count]));
-  const rows: DeliveryAttemptsTable[] = [];
-  const hooks = new Set<string>();
-  for (const i of fast) {
-    const { delivery, attempt } = items[i]!;
-    const number = numbers.get(delivery.id);
-    if (number === undefined) continue;
-    rows.push(attemptRow(delivery.id, number, attempt));
-    // Test deliveries never count toward the failure streak (SPEC §5).
-    if (delivery.is_test !== 1) hooks.add(delivery.webhook_id);
-  }
-  if (rows.length > 0) await trx.insertInto('delivery_attempts').values(rows).execute();
-  if (hooks.size > 0) {
-    await trx
-      .updateTable('webhooks')
-      .set({ consecutive_failures: 0, last_delivery_at: now })
-      .where('id', 'in', [...hooks])
-      .execute();
-  }
-  return numbers;
-}
-
 /**
- * The fast path as one PostgreSQL statement: the deliveries' UPDATE …
- * RETURNING feeds the attempts' INSERT and the webhooks' UPDATE (which locks
- * its rows in id order). Values travel as one array per column.
+ * Disabling a webhook, once `decideDisable` said so: the only place it
+ * happens. Its pending deliveries are cancelled and its admins notified in
+ * the same transaction.
  */
-async function recordSuccessesInOneStatement(
-  db: Executor,
-  now: number,
-  owner: string,
-  items: readonly AttemptToRecord[],
-  fast: readonly number[],
-): Promise<Map<string, number>> {
-  const rows = fast.map((i) => attemptRow(items[i]!.delivery.id, 0, items[i]!.attempt));
-  const col = <K extends keyof DeliveryAttemptsTable>(k: K) => rows.map((r) => r[k]);
-  const result = await sql<{ id: string; attempt_count: number }>`
-    with updated as (
-      update deliveries
-      set status = 'succeeded', attempt_count = attempt_count + 1, next_attempt_at = null,
-        lease_owner = null, lease_until = null, completed_at = ${now}, updated_at = ${now}
-      where id = any(${col('delivery_id')}::text[])
-        and status = 'delivering' and lease_owner = ${owner}
-      returning id, attempt_count, webhook_id, is_test
-    ),
-    attempts as (
-      insert into delivery_attempts (id, delivery_id, number, started_at, duration_ms, status_code,
-        response_headers, response_body, response_body_truncated, error_code, error_message)
-      select a.id, a.delivery_id, u.attempt_count, a.started_at, a.duration_ms, a.status_code,
-        a.response_headers, a.response_body, a.response_body_truncated, a.error_code, a.error_message
-      from unnest(
-        ${col('id')}::text[], ${col('delivery_id')}::text[], ${col('started_at')}::bigint[],
-        ${col('duration_ms')}::integer[], ${col('status_code')}::integer[],
-        ${col('response_headers')}::text[], ${col('response_body')}::text[],
-        ${col('response_body_truncated')}::integer[], ${col('error_code')}::text[],
-        ${col('error_message')}::text[]
-      ) as a(id, delivery_id, started_at, duration_ms, status_code, response_headers,
-        response_body, response_body_truncated, error_code, error_message)
-      join updated u on u.id = a.delivery_id
-    ),
-    streaks as (
-      update webhooks set consecutive_failures = 0, last_delivery_at = ${now}
-      where id in (
-        select id from webhooks
-        where id in (select webhook_id from updated where is_test <> 1)
-        order by id
-        for no key update
-      )
-    )
-    select id, attempt_count from updated
-  `.execute(db);
-  return new Map(result.rows.map((r) => [r.id, Number(r.attempt_count)]));
-}
-
 async function disableWebhook(
   trx: Executor,
   clock: Clock,
   delivery: ClaimedDelivery,
   webhook: { name: string; url: string },
+  reason: DisableReason,
   lastError: string,
 ): Promise<DisabledWebhook | null> {
   const now = clock.now();
   const result = await trx
     .updateTable('webhooks')
-    .set({ active: 0, disabled_at: now, disabled_reason: 'consecutive_failures', updated_at: now })
+    .set({ active: 0, disabled_at: now, disabled_reason: reason, updated_at: now })
     .where('id', '=', delivery.webhook_id)
     .where('active', '=', 1)
     .executeTakeFirst();
@@ -417,7 +329,7 @@ async function disableWebhook(
     body: `After ${DISABLE_AFTER_CONSECUTIVE_FAILURES} consecutive failed deliveries to ${webhook.url}, the webhook was disabled and its pending deliveries cancelled. Last error: ${lastError}. Set it active again to resume.`,
     data: { webhookId: delivery.webhook_id, url: webhook.url, lastError },
   });
-  return {
+  const disabled = {
     webhookId: delivery.webhook_id,
     organizationId: delivery.organization_id,
     name: webhook.name,
@@ -425,4 +337,8 @@ async function disableWebhook(
     lastError,
     recipients: recipients.map((r) => ({ email: r.email })),
   };
+  // The admins' email: jobs that commit with this decision, retried if SMTP is away.
+  const failures = DISABLE_AFTER_CONSECUTIVE_FAILURES;
+  await enqueueWebhookDisabledMail(trx, now, { ...disabled, failures });
+  return disabled;
 }

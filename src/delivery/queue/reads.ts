@@ -5,7 +5,7 @@ import type {
   DeliveryStatus,
   Executor,
 } from '../../db/schema.js';
-import type { PageRequest } from '../../http/pagination.js';
+import { keysetPage, type PageRequest } from '../../http/pagination.js';
 
 export interface DeliveryFilters {
   status?: DeliveryStatus;
@@ -30,9 +30,7 @@ export async function listDeliveries(
     .$if(filters.eventType !== undefined, (q) => q.where('event_type', '=', filters.eventType!))
     .$if(filters.since !== undefined, (q) => q.where('created_at', '>=', filters.since!))
     .$if(filters.until !== undefined, (q) => q.where('created_at', '<', filters.until!))
-    .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-    .orderBy('id', 'desc')
-    .limit(page.limit + 1)
+    .$call(keysetPage(page))
     .execute();
 }
 

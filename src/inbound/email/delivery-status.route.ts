@@ -1,10 +1,11 @@
 /**
- * `POST /api/rpc/tickets/email/delivery-status` (SPEC §8.2). Public. It
- * answers `{ success: true }` to anything it can read, so a provider never
- * retries a callback Hookdesk will not use: malformed input, unknown ids and
- * statuses that would move backwards are logged and change nothing. Only
- * rate limiting (429), an oversized body (413) and an unreachable database
- * (503) answer otherwise, because a retry is then what should happen.
+ * `POST /api/rpc/tickets/email/delivery-status`
+ * (docs/providers.md, "Delivery status"). Public. It answers
+ * `{ success: true }` to anything it can read, so a provider never retries a
+ * callback Hookdesk will not use: malformed input, unknown ids and statuses
+ * that would move backwards are logged and change nothing. Only rate limiting
+ * (429), an oversized body (413) and an unreachable database (503) answer
+ * otherwise, because a retry is then what should happen.
  *
  * The contract carries no organization: the message is found by its provider
  * id (Hookdesk's Message-IDs are random and globally unique). When that
@@ -70,7 +71,7 @@ function timeOf(value: unknown, now: number): number | null {
   return Number.isFinite(ms) && ms >= 0 ? ms : null;
 }
 
-export function parseStatusCallback(body: unknown, now: number): Parsed {
+function parseStatusCallback(body: unknown, now: number): Parsed {
   if (body === MALFORMED) return { ok: false, problems: ['body is not valid JSON'] };
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, problems: ['body must be a JSON object'] };
@@ -134,7 +135,7 @@ export function deliveryStatusRoute(
         schema: {
           tags: ['incoming webhooks'],
           description:
-            'Updates the delivery status of the outbound message with this provider id (SPEC §8.2). Always answers `{ success: true }`; malformed input and unknown ids are logged and change nothing, and a status never moves backwards (`queued < sent < delivered < opened`; `bounced`/`failed` are final except for a later `opened`). Rate limited per source IP and per organization (429).',
+            'Updates the delivery status of the outbound message with this provider id. Always answers `{ success: true }`; malformed input and unknown ids are logged and change nothing, and a status never moves backwards (`queued < sent < delivered < opened`; `bounced`/`failed` are final except for a later `opened`). Rate limited per source IP and per organization (429).',
           security: [],
           body: DeliveryStatusBody,
           response: { 200: Type.Object({ success: Type.Literal(true) }), 429: ErrorResponse },

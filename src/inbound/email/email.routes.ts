@@ -1,7 +1,7 @@
 /**
  * The public email endpoints (no API key): inbound email and delivery-status
  * callbacks, with their rate limits. Registered outside the authenticated
- * scope in http/app.ts.
+ * scope in cli/app.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppDeps } from '../../http/deps.js';

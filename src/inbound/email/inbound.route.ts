@@ -1,10 +1,10 @@
 /**
- * `POST /api/rpc/tickets/email/inbound` (SPEC §8.1). Public: no API key.
- * What the contract leaves open is closed here: when the organization has set
- * an inbound token, the request must carry it (`X-Hookdesk-Inbound-Token` or
- * `?token=`), and each source IP and each organization is rate limited.
- * Invalid input answers 400 in the error format: this endpoint is Hookdesk's
- * own, not a provider's.
+ * `POST /api/rpc/tickets/email/inbound` (docs/providers.md, "Inbound email").
+ * Public: no API key. What the contract leaves open is closed here: when the
+ * organization has set an inbound token, the request must carry it
+ * (`X-Hookdesk-Inbound-Token` or `?token=`), and each source IP and each
+ * organization is rate limited. Invalid input answers 400 in the error format:
+ * this endpoint is Hookdesk's own, not a provider's.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -19,7 +19,7 @@ import { parseReferences } from './message-ids.js';
 import type { Limiter } from './rate-limit.js';
 import { receiveInboundEmail, type InboundEmail } from './receive.js';
 
-export const INBOUND_TOKEN_HEADER = 'x-hookdesk-inbound-token';
+const INBOUND_TOKEN_HEADER = 'x-hookdesk-inbound-token';
 
 const Attachment = Type.Object(
   {
@@ -66,7 +66,7 @@ const InboundEmailReply = Type.Object({
   messageId: Nullable(Uuid),
 });
 
-export function toInboundEmail(body: InboundEmailBody): InboundEmail {
+function toInboundEmail(body: InboundEmailBody): InboundEmail {
   const opt = (value: string | null | undefined) => value ?? undefined;
   return {
     organizationId: body.organizationId,
@@ -111,7 +111,7 @@ export function inboundEmailRoute(deps: AppDeps, limits: InboundLimits): Fastify
         schema: {
           tags: ['incoming webhooks'],
           description:
-            'Receives one email (SPEC §8.1): joins the ticket its `inReplyTo`/`references` name, or opens one (or drops the mail, per the organization setting). The same `messageId` twice is one message. Public; requires the inbound token once the organization has set one. Rate limited per source IP and per organization (429).',
+            'Receives one email: joins the ticket its `inReplyTo`/`references` name, or opens one (or drops the mail, per the organization setting). The same `messageId` twice is one message. Public; requires the inbound token once the organization has set one. Rate limited per source IP and per organization (429).',
           security: [],
           querystring: Type.Object(
             { token: Type.Optional(Type.String({ maxLength: 200 })) },

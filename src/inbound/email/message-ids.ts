@@ -1,8 +1,9 @@
 /**
  * RFC 5322 Message-IDs as Hookdesk stores them. `messages.email_message_id`
  * holds the bracketed form `<id@host>`; `provider_message_id` of SMTP email
- * holds the same id without brackets (SPEC §8). Input arrives either way,
- * so every id is normalized here before it is compared or stored.
+ * holds the same id without brackets (docs/providers.md, "Outgoing ticket email").
+ * Input arrives either way, so every id is normalized here before it is
+ * compared or stored.
  */
 import { randomUUID } from 'node:crypto';
 

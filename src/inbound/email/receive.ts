@@ -1,7 +1,8 @@
 /**
- * Receiving one email (SPEC §8.1), whatever carried it: the JSON endpoint,
- * or a provider adapter (SendGrid Inbound Parse, Mailgun, Postmark) that has
- * already verified its request. In the caller's transaction:
+ * Receiving one email (docs/providers.md, "Inbound email"), whatever carried
+ * it: the JSON endpoint, or a provider adapter (SendGrid Inbound Parse,
+ * Mailgun, Postmark) that has already verified its request. In the caller's
+ * transaction:
  *
  * 1. The same Message-ID seen before in the organization answers the
  *    message already stored, and writes nothing.

@@ -30,7 +30,7 @@ import { AppError } from '../../errors.js';
 const WINDOW_MS = 60_000;
 
 /** A source's failures over all channels may be this many times the per-channel limit. */
-export const SOURCE_FACTOR = 10;
+const SOURCE_FACTOR = 10;
 
 /** Keys kept at most; past that the oldest windows are forgotten first, so memory stays bounded. */
 const MAX_KEYS = 100_000;

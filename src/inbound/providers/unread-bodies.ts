@@ -22,7 +22,7 @@
 import type { FastifyInstance } from 'fastify';
 
 /** How long a half-closed connection may stay before it is dropped. (Default: 500 ms, like Go's net/http) */
-export const LINGER_MS = 500;
+const LINGER_MS = 500;
 
 /** Installs the hook in the calling (encapsulated) scope. */
 export function closeAfterEarlyAnswers(scope: FastifyInstance, lingerMs = LINGER_MS): void {

@@ -27,7 +27,7 @@ import type { FormParams } from '../parsers.js';
 import { mediaAttachments, twilioStatus } from './twilio.mapping.js';
 
 /** An empty TwiML document: message accepted, no automatic reply. */
-export const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>';
 
 export function twilioRoutes(deps: AppDeps): FastifyPluginAsync {
   const { db } = deps.database;

@@ -2,12 +2,12 @@
  * Process start-up shared by every CLI command: open the database, migrate
  * (and bootstrap the default organization) under the migration lock.
  */
-import type { Clock } from './clock.js';
-import type { Config } from './config.js';
-import type { DatabaseHandle, OpenOptions } from './db/dialect.js';
-import { migrate, type MigrateResult } from './db/migrate.js';
-import { openDatabase } from './db/open.js';
-import { bootstrapDefaultOrganization, type BootstrapResult } from './orgs/organizations.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { DatabaseHandle, OpenOptions } from '../db/dialect.js';
+import { migrate, type MigrateResult } from '../db/migrate.js';
+import { openDatabase } from '../db/open.js';
+import { bootstrapDefaultOrganization, type BootstrapResult } from '../orgs/organizations.js';
 
 export interface Prepared {
   database: DatabaseHandle;

@@ -10,12 +10,12 @@ import type { EventsTable } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
-import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
+import { keysetPage, PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
 import { FreeObject, IdParams, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
 import { queryTimestamp } from '../http/validation.js';
 import { DeliverySchema, toDeliveryDto } from '../delivery/dto.js';
 import { deliveriesOfEvent } from '../delivery/queue/reads.js';
-import { EVENT_CATALOGUE } from './catalog.js';
+import { EVENT_CATALOGUE } from './event-catalogue.js';
 
 const EventSchema = Type.Object({
   id: Uuid,
@@ -95,9 +95,7 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           .$if(type !== undefined, (q) => q.where('type', '=', type!))
           .$if(since !== undefined, (q) => q.where('created_at', '>=', since!))
           .$if(until !== undefined, (q) => q.where('created_at', '<', until!))
-          .$if(page.after !== undefined, (q) => q.where('id', '<', page.after!))
-          .orderBy('id', 'desc')
-          .limit(page.limit + 1)
+          .$call(keysetPage(page))
           .execute();
         return toPage(rows, page.limit, toDto);
       },

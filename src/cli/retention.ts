@@ -1,16 +1,21 @@
 /**
- * Retention (SPEC §10): finished deliveries older than HOOKDESK_RETENTION_DAYS
- * are deleted with their attempts, and finished jobs (sent ticket email, fired
- * SLA timers) likewise, in small batches so a large backlog never holds the
- * write lock for long. Provider event keys (inbound deduplication) go too,
- * but never before MIN_DEDUPE_DAYS: a provider may still retry until then.
+ * Retention (docs/operations.md, "Retention"): finished deliveries older than
+ * HOOKDESK_RETENTION_DAYS are deleted with their attempts, and finished jobs
+ * (sent ticket email, fired SLA timers) likewise, in small batches so a large
+ * backlog never holds the write lock for long. Provider event keys (inbound
+ * deduplication) go too, but never before MIN_DEDUPE_DAYS: a provider may still
+ * retry until then.
+ *
+ * Wiring, so it sits beside the CLI: each table's owner (the delivery queue,
+ * the job queue, inbound providers) exports its own prune function, and
+ * this pass alone knows all three.
  */
 import type { Clock } from '../clock.js';
 import type { Executor } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { MIN_DEDUPE_DAYS, pruneProviderEvents } from '../inbound/providers/channel.js';
 import { pruneFinishedJobs } from '../jobs/queue.js';
-import { pruneFinished } from './queue/maintenance.js';
+import { pruneFinished } from '../delivery/queue/prune.js';
 
 const DAY_MS = 86_400_000;
 const BATCH = 1000;

@@ -1,9 +1,17 @@
-/** Queue housekeeping: giving claims back, when to wake next, pruning, and gauges for /metrics. */
-import { earliest, pruneFinishedRows } from '../../db/queue-rows.js';
+/**
+ * The worker's side of leases: giving claims back before their lease runs
+ * out, and asking when the next delivery becomes claimable (a due retry or a
+ * lease running out), so that the loop sleeps until then.
+ */
+import { earliest } from '../../db/queue-rows.js';
 import type { Executor } from '../../db/schema.js';
 import { DELIVERING, PENDING } from './states.js';
 
-/** On shutdown: deliveries this worker claimed but never attempted go back to pending, due now. */
+/**
+ * Deliveries this worker claimed but never attempted (or gives up on) go back
+ * to pending, due now, so another pass takes them at once instead of waiting
+ * for the lease.
+ */
 export async function releaseClaims(
   db: Executor,
   owner: string,
@@ -47,36 +55,4 @@ export async function nextWakeAt(
     .limit(1)
     .executeTakeFirst();
   return earliest(pending?.next_attempt_at, lease?.lease_until);
-}
-
-/** Deletes finished deliveries (and, by cascade, their attempts) completed before `before`. */
-export function pruneFinished(db: Executor, before: number, batchSize = 1000): Promise<number> {
-  return pruneFinishedRows(db, 'deliveries', before, batchSize);
-}
-
-export interface QueueStats {
-  pending: number;
-  /** Seconds since the oldest due pending delivery became due; 0 when none is due. */
-  oldestDueAgeSeconds: number;
-}
-
-export async function queueStats(db: Executor, now: number): Promise<QueueStats> {
-  const count = await db
-    .selectFrom('deliveries')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('status', '=', PENDING)
-    .executeTakeFirstOrThrow();
-  const oldest = await db
-    .selectFrom('deliveries')
-    .select('next_attempt_at')
-    .where('status', '=', PENDING)
-    .where('next_attempt_at', '<=', now)
-    .orderBy('next_attempt_at')
-    .limit(1)
-    .executeTakeFirst();
-  const dueAt = oldest?.next_attempt_at;
-  return {
-    pending: Number(count.n),
-    oldestDueAgeSeconds: typeof dueAt === 'number' ? Math.max(0, (now - dueAt) / 1000) : 0,
-  };
 }

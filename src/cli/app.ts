@@ -1,15 +1,19 @@
 /**
  * Builds the Fastify application without listening, so tests drive it with
- * `inject()` and the CLI decides where it listens.
+ * `inject()` and the CLI decides where it listens. It is the composition
+ * root of the HTTP API, so it sits on top beside the CLI: it alone imports
+ * every feature's routes, and src/http/ (the helpers routes use) imports none.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { sql } from 'kysely';
 import { apiKeyRoutes } from '../api-keys/api-keys.routes.js';
+import { apiMetaRoutes } from '../api-meta/api-meta.routes.js';
+import { installAuth } from '../api-keys/auth.js';
 import { channelRoutes } from '../channels/channels.routes.js';
 import { contactRoutes } from '../contacts/contacts.routes.js';
-import { eventRoutes } from '../events/events.routes.js';
+import { eventRoutes } from '../webhooks/events.routes.js';
 import { emailRoutes } from '../inbound/email/email.routes.js';
 import { installFailureLimits } from '../inbound/providers/failure-limit.js';
 import { mailgunRoutes } from '../inbound/providers/mailgun/mailgun.routes.js';
@@ -27,13 +31,12 @@ import { deliveryRoutes } from '../webhooks/deliveries.routes.js';
 import { webhookStatsRoutes } from '../webhooks/stats.routes.js';
 import { webhookRoutes } from '../webhooks/webhooks.routes.js';
 import { VERSION } from '../version.js';
-import { installAuth } from './auth.js';
-import { consoleRoutes } from './console.js';
-import { connectionOptions, trackEarlyAnswers } from './connections.js';
-import type { AppDeps } from './deps.js';
-import { errorBody, frameworkErrorHandler, installErrorHandler } from './error-handler.js';
-import { installJsonParser } from './json.js';
-import { installUrlNulGuard, validatorCompiler } from './validation.js';
+import { consoleRoutes } from '../http/console.js';
+import { connectionOptions, trackEarlyAnswers } from '../http/connections.js';
+import type { AppDeps } from '../http/deps.js';
+import { errorBody, frameworkErrorHandler, installErrorHandler } from '../http/error-handler.js';
+import { installJsonParser } from '../http/json.js';
+import { installUrlNulGuard, validatorCompiler } from '../http/validation.js';
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -109,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(webhookRoutes(deps));
     await api.register(webhookStatsRoutes(deps));
     await api.register(channelRoutes(deps));
+    await api.register(apiMetaRoutes());
   });
 
   // Provider callbacks: public, each verified by its provider's own signature,

@@ -1,0 +1,60 @@
+/**
+ * The webhook form's own text formats (header lines, retry delays) and the
+ * words under a refused URL. Refusals are told apart by the API's detail
+ * codes (docs/errors.md), never by their message.
+ */
+import type { FieldProblem } from '../api.js';
+
+/** `Name: value` lines → an object; a line without a colon is our format's problem, not the API's. */
+export function parseHeaders(text: string): {
+  headers: Record<string, string>;
+  problems: FieldProblem[];
+} {
+  const headers: Record<string, string> = {};
+  const problems: FieldProblem[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      problems.push({ field: 'headers', message: `line ${i + 1} is not “Name: value”` });
+      return;
+    }
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  });
+  return { headers, problems };
+}
+
+/** "1, 5, 30" → [1, 5, 30]; anything not a number goes as typed, for the API to name. */
+export function parseRetry(text: string): unknown[] {
+  return text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((t) => (/^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t));
+}
+
+/** Words for an SSRF refusal, under the API's own message; told apart by detail code. */
+export function explainUrl(problems: FieldProblem[]) {
+  const refused = (code: string) => problems.some((p) => p.code === code);
+  if (refused('blocked_destination')) {
+    return (
+      <p class="explain" data-testid="ssrf-explanation">
+        Why: Hookdesk sends webhooks from inside your infrastructure, so it refuses private,
+        loopback, link-local (such as the cloud metadata address 169.254.169.254) and other internal
+        addresses and host names. Otherwise anyone who can create a webhook could make Hookdesk call
+        machines behind your firewall (server-side request forgery, SSRF). Use the public HTTPS
+        address of the receiver; an operator can allow specific internal hosts with{' '}
+        <code>HOOKDESK_EGRESS_ALLOW</code>.
+      </p>
+    );
+  }
+  if (refused('https_required')) {
+    return (
+      <p class="explain" data-testid="https-explanation">
+        Deliveries carry your data and signatures, so only <code>https://</code> URLs are accepted
+        (an operator can allow plain http for development with{' '}
+        <code>HOOKDESK_EGRESS_ALLOW_HTTP</code>).
+      </p>
+    );
+  }
+  return undefined;
+}
