@@ -93,9 +93,8 @@ forEachDialect('organization inbound settings', (h) => {
     expect(unknownQuery.statusCode).toBe(400);
   });
 
-  it('keeps a token sent as a query parameter out of the request log', async () => {
-    const org = await h.createOrg();
-    await setOrganization(h, org, { inboundEmail: { token: TOKEN } });
+  /** An app of the suite's database whose log lines are kept, to look for secrets in. */
+  const appWithLogLines = async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
     const app = await buildApp({
@@ -106,6 +105,13 @@ forEachDialect('organization inbound settings', (h) => {
       delivery: h.delivery,
       metrics: h.metrics,
     });
+    return { app, lines };
+  };
+
+  it('keeps a token sent as a query parameter out of the request log', async () => {
+    const org = await h.createOrg();
+    await setOrganization(h, org, { inboundEmail: { token: TOKEN } });
+    const { app, lines } = await appWithLogLines();
     try {
       for (const url of [
         '/api/rpc/tickets/email/inbound',
@@ -130,16 +136,7 @@ forEachDialect('organization inbound settings', (h) => {
     const org = await h.createOrg();
     await setOrganization(h, org, { inboundEmail: { token: TOKEN } });
     const WRONG = 'wrong-token-fedcba9876543210';
-    const lines: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
-    const app = await buildApp({
-      config: h.config,
-      database: h.database,
-      clock: h.clock,
-      logger,
-      delivery: h.delivery,
-      metrics: h.metrics,
-    });
+    const { app, lines } = await appWithLogLines();
     try {
       const post = (path: string, query: string, messageId: string) =>
         app.inject({
