@@ -39,22 +39,12 @@ import {
   type AttemptToRecord,
 } from './outcome-successes.js';
 
-export interface DisabledWebhook {
-  webhookId: string;
-  organizationId: string;
-  name: string;
-  url: string;
-  lastError: string;
-  recipients: { email: string }[];
-}
-
 export interface Outcome {
   /** False when this worker no longer held the lease; nothing was written. */
   recorded: boolean;
   status: DeliveryStatus;
   attemptNumber: number;
   nextAttemptAt: number | null;
-  disabled: DisabledWebhook | null;
 }
 
 export function describeFailure(attempt: AttemptResult): string {
@@ -81,7 +71,6 @@ export async function recordOutcome(
       status: current?.status ?? 'cancelled',
       attemptNumber: 0,
       nextAttemptAt: null,
-      disabled: null,
     };
   }
   const webhook = await trx
@@ -124,11 +113,9 @@ export async function recordOutcome(
 
   // Where a webhook gets disabled: the policy says so, and disableWebhook acts.
   const reason = decideDisable({ outcome: input, counted });
-  const disabled = reason
-    ? await disableWebhook(trx, clock, delivery, webhook, reason, describeFailure(attempt))
-    : null;
+  if (reason) await disableWebhook(trx, clock, delivery, webhook, reason, describeFailure(attempt));
   const { status, attemptNumber, nextAttemptAt } = decision;
-  return { recorded: true, status, attemptNumber, nextAttemptAt, disabled };
+  return { recorded: true, status, attemptNumber, nextAttemptAt };
 }
 
 /**
@@ -266,7 +253,6 @@ export async function recordOutcomes(
           status: 'succeeded',
           attemptNumber: number,
           nextAttemptAt: null,
-          disabled: null,
         };
     }
     if (lost.length > 0) {
@@ -287,7 +273,6 @@ export async function recordOutcomes(
           status: status.get(items[i]!.delivery.id) ?? 'cancelled',
           attemptNumber: 0,
           nextAttemptAt: null,
-          disabled: null,
         };
       }
     }
@@ -312,7 +297,7 @@ async function disableWebhook(
   webhook: { name: string; url: string },
   reason: DisableReason,
   lastError: string,
-): Promise<DisabledWebhook | null> {
+): Promise<void> {
   const now = clock.now();
   const result = await trx
     .updateTable('webhooks')
@@ -321,7 +306,7 @@ async function disableWebhook(
     .where('active', '=', 1)
     .executeTakeFirst();
   // Only the transaction that flips `active` notifies: admins hear of it once.
-  if (Number(result.numUpdatedRows) !== 1) return null;
+  if (Number(result.numUpdatedRows) !== 1) return;
   await cancelPendingDeliveries(trx, delivery.webhook_id, now);
   const recipients = await notifyAdmins(trx, clock, delivery.organization_id, {
     type: 'webhook_disabled',
@@ -329,16 +314,14 @@ async function disableWebhook(
     body: `After ${DISABLE_AFTER_CONSECUTIVE_FAILURES} consecutive failed deliveries to ${webhook.url}, the webhook was disabled and its pending deliveries cancelled. Last error: ${lastError}. Set it active again to resume.`,
     data: { webhookId: delivery.webhook_id, url: webhook.url, lastError },
   });
-  const disabled = {
+  // The admins' email: jobs that commit with this decision, retried if SMTP is away.
+  await enqueueWebhookDisabledMail(trx, now, {
     webhookId: delivery.webhook_id,
     organizationId: delivery.organization_id,
     name: webhook.name,
     url: webhook.url,
     lastError,
-    recipients: recipients.map((r) => ({ email: r.email })),
-  };
-  // The admins' email: jobs that commit with this decision, retried if SMTP is away.
-  const failures = DISABLE_AFTER_CONSECUTIVE_FAILURES;
-  await enqueueWebhookDisabledMail(trx, now, { ...disabled, failures });
-  return disabled;
+    failures: DISABLE_AFTER_CONSECUTIVE_FAILURES,
+    recipients,
+  });
 }
