@@ -38,7 +38,8 @@ forEachDialect(
       expect(got).toHaveLength(1);
       const req = got[0]!;
       const [delivery] = await deliveriesOf(h, hook.id);
-      expect(req.body.toString('utf8')).toBe(delivery!.payload);
+      // The body is stored once, on the event; the delivery keeps none of its own.
+      expect(delivery!.payload).toBe('');
       const event = await h.db
         .selectFrom('events')
         .selectAll()

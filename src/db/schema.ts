@@ -211,6 +211,7 @@ export interface DeliveriesTable {
   webhook_id: string;
   event_id: string;
   event_type: string;
+  /** '' when the body is the event's payload (delivery/queue/body.ts); read it with `deliveryBody`. */
   payload: string;
   status: DeliveryStatus;
   attempt_count: number;

@@ -100,7 +100,6 @@ export async function emitEvents(
     organizationId: r.organization_id,
     surveyId: r.survey_id,
     type: r.type,
-    payload: r.payload,
   }));
   const subscriptions =
     opts.subscriptions ??

@@ -13,6 +13,7 @@
  */
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/registry.js';
+import { deliveryBody } from './body.js';
 import type { DeliveriesTable, Executor, WebhooksTable } from '../../db/schema.js';
 
 export interface ClaimOptions {
@@ -146,6 +147,7 @@ function claimStatement(db: Executor, o: ClaimOptions) {
         and ((status = 'pending' and next_attempt_at <= ${o.now}) or (status = 'delivering' and lease_until <= ${o.now}))
       ${lock}
     )
-    returning id, organization_id, webhook_id, event_id, event_type, payload, attempt_count, attempts_allowed, is_test`;
+    returning id, organization_id, webhook_id, event_id, event_type, ${deliveryBody()} as payload,
+      attempt_count, attempts_allowed, is_test`;
   return { ctes, update };
 }

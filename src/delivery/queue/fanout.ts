@@ -1,8 +1,9 @@
 /**
  * Fan-out: one pending delivery per active webhook subscribed to an event,
  * written in the event's own transaction
- * (docs/operations.md, "Outbox and fan-out"). The delivery copies the event's
- * payload bytes, which every attempt then sends unchanged.
+ * (docs/operations.md, "Outbox and fan-out"). Every attempt of the delivery
+ * sends the event's payload bytes unchanged, read from the event's row
+ * (./body.ts: one copy per event, not per webhook).
  *
  * In steps, so the outbox can write events and deliveries together: the
  * subscriptions (a read, which may come early in the transaction), the rows
@@ -11,6 +12,7 @@
 import { dialectOf } from '../../db/registry.js';
 import type { DeliveriesTable, EventsTable, Executor } from '../../db/schema.js';
 import { newId } from '../../ids.js';
+import { EVENT_BODY } from './body.js';
 import { emitLocalWake, notifyWorkers, wakeWorkers } from '../wake.js';
 
 export interface FanoutEvent {
@@ -19,7 +21,6 @@ export interface FanoutEvent {
   /** Set for survey events: only that survey's webhooks receive them. */
   surveyId: string | null;
   type: string;
-  payload: string;
 }
 
 /** An active webhook and what it receives. */
@@ -79,7 +80,7 @@ export function deliveryRows(
         webhook_id: hook.id,
         event_id: event.id,
         event_type: event.type,
-        payload: event.payload,
+        payload: EVENT_BODY,
         status: 'pending',
         attempt_count: 0,
         attempts_allowed: hook.attemptsAllowed,

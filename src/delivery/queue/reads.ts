@@ -6,6 +6,26 @@ import type {
   Executor,
 } from '../../db/schema.js';
 import { keysetPage, type PageRequest } from '../../http/pagination.js';
+import { deliveryBody } from './body.js';
+
+/** Every column of a delivery, with `payload` the body it is sent (./body.ts). */
+const WITH_BODY = [
+  'id',
+  'organization_id',
+  'webhook_id',
+  'event_id',
+  'event_type',
+  'status',
+  'attempt_count',
+  'attempts_allowed',
+  'next_attempt_at',
+  'lease_owner',
+  'lease_until',
+  'is_test',
+  'created_at',
+  'updated_at',
+  'completed_at',
+] as const;
 
 export interface DeliveryFilters {
   status?: DeliveryStatus;
@@ -41,7 +61,8 @@ export async function findDelivery(
 ): Promise<DeliveriesTable | undefined> {
   return db
     .selectFrom('deliveries')
-    .selectAll()
+    .select(WITH_BODY)
+    .select(deliveryBody().as('payload'))
     .where('webhook_id', '=', webhookId)
     .where('id', '=', id)
     .executeTakeFirst();
