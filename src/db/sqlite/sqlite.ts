@@ -6,115 +6,22 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import {
-  CompiledQuery,
-  Kysely,
-  SqliteDialect,
-  SqliteDriver,
-  type DatabaseConnection,
-  type Driver,
-  type QueryResult,
-} from 'kysely';
+import { Kysely, SqliteDialect, type Driver } from 'kysely';
 import type { Dialect, DatabaseHandle, OpenOptions } from '../dialect.js';
 import type { Database } from '../schema.js';
 import { registerDialect } from '../registry.js';
+import { BatchingSqliteDriver, type SqliteParts } from './batching-driver.js';
 import { startCheckpointer } from './checkpointer.js';
-import { cachedStatements, type PreparingDatabase } from './statements.js';
+import { cachedStatements } from './statements.js';
 import { StorageGuard, probeWrite, storageFailure } from './storage.js';
 import { WriteLock } from './write-lock.js';
 
-/**
- * Transactions start with BEGIN IMMEDIATE: a deferred BEGIN that later
- * writes can fail with SQLITE_BUSY when another process wrote meanwhile,
- * whereas IMMEDIATE takes the write lock up front and waits for it.
- * Before that, the process's threads queue for their turn (./write-lock.ts).
- */
-class ImmediateSqliteDriver extends SqliteDriver {
-  private guarded: DatabaseConnection | null = null;
-  /** This connection holds the process's write lock (a transaction is open). */
-  private holding = false;
-
-  constructor(
-    cfg: ConstructorParameters<typeof SqliteDriver>[0],
-    private readonly parts: SqliteParts,
-  ) {
-    super(cfg);
-  }
-
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await this.parts.lock.acquire();
-    this.holding = true;
-    try {
-      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-    } catch (error) {
-      this.release();
-      throw error;
-    }
-  }
-
-  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await super.commitTransaction(connection);
-    this.release();
-  }
-
-  // Kysely rolls back after a failed COMMIT too, so the lock is always given back.
-  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await super.rollbackTransaction(connection);
-    } finally {
-      this.release();
-    }
-  }
-
-  private release(): void {
-    if (!this.holding) return;
-    this.holding = false;
-    this.parts.lock.release();
-  }
-
-  /**
-   * The single connection, with every statement passed through the storage
-   * guard (./storage.ts); a write outside a transaction takes its turn at
-   * the write lock too.
-   */
-  override async acquireConnection(): Promise<DatabaseConnection> {
-    const inner = await super.acquireConnection();
-    const { guard, lock, statements } = this.parts;
-    this.guarded ??= {
-      executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
-        if (guard.alreadyRolledBack(query.sql)) return { rows: [] };
-        guard.before(query.sql);
-        let locked = false;
-        try {
-          if (!this.holding && !statements.prepare(query.sql).readonly) {
-            await lock.acquire();
-            locked = true;
-          }
-          return await inner.executeQuery(query);
-        } catch (error) {
-          throw guard.failed(error);
-        } finally {
-          if (locked) lock.release();
-        }
-      },
-      streamQuery: (query, chunkSize) => inner.streamQuery(query, chunkSize),
-    };
-    return this.guarded;
-  }
-}
-
-interface SqliteParts {
-  guard: StorageGuard;
-  lock: WriteLock;
-  statements: PreparingDatabase;
-}
-
-class ImmediateSqliteDialect extends SqliteDialect {
+class BatchingSqliteDialect extends SqliteDialect {
   constructor(private readonly parts: SqliteParts) {
     super({ database: parts.statements });
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver({ database: this.parts.statements }, this.parts);
+    return new BatchingSqliteDriver(this.parts);
   }
 }
 
@@ -202,7 +109,8 @@ export function openSqlite(path: string, options: OpenOptions = {}): DatabaseHan
   }
   const lock = new WriteLock(options.shareWith as SharedArrayBuffer | undefined);
   const db = new Kysely<Database>({
-    dialect: new ImmediateSqliteDialect({
+    dialect: new BatchingSqliteDialect({
+      native,
       guard: new StorageGuard(native, file),
       lock,
       statements: cachedStatements(native),
