@@ -6,6 +6,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Dialect, DatabaseHandle } from '../dialect.js';
 import type { Database } from '../schema.js';
+import { nameRepeatedStatements } from './prepared.js';
 import { registerDialect } from '../registry.js';
 
 /** Arbitrary constant shared by every Hookdesk process: the migration advisory lock. */
@@ -88,7 +89,11 @@ export function openPostgres(url: string, options: { poolSize?: number } = {}): 
   // 'error' on it when its socket dies, even mid-query: unhandled, that killed the process when
   // PostgreSQL restarted (test/faults/postgres-restart). The query in progress fails on its own
   // and pg-pool discards the broken client on release, so the event needs no handling.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  // Each connection also parses the statements it repeats only once (./prepared.ts).
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    nameRepeatedStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const u = new URL(url);
   registerDialect(db, postgresDialect);
