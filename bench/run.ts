@@ -18,12 +18,14 @@ import { openDatabase } from '../src/db/open.js';
 import { freePort } from '../test/support/cli.js';
 import { MAIN, ROOT } from './lib/hookdesk.js';
 import { fairnessPhase, type FairnessFigure } from './lib/fairness-phase.js';
+import { historyPhase, type HistoryFigure } from './lib/history-phase.js';
 import { describeMachine, load } from './lib/machine.js';
 import {
   drainPhase,
   memoryPhase,
   servePhases,
   type BenchConfig,
+  type BullmqFigure,
   type Ctx,
   type DrainFigure,
   type MemoryFigure,
@@ -41,20 +43,35 @@ function int(name: string, dflt: number, min = 1): number {
   return n;
 }
 
-const ALL_PHASES = ['raw', 'drain', 'latency', 'retry', 'isolation', 'api', 'memory', 'fairness'];
+const ALL_PHASES = [
+  'raw',
+  'bullmq',
+  'drain',
+  'latency',
+  'retry',
+  'isolation',
+  'api',
+  'memory',
+  'fairness',
+  // Last: its million finished deliveries would otherwise weigh on every later figure.
+  'history',
+];
 const full = process.env.BENCH_FULL === '1';
 const config: BenchConfig = {
   backlog: int('BENCH_BACKLOG', 50_000),
   webhooks: int('BENCH_WEBHOOKS', 20),
   seconds: int('BENCH_SECONDS', 10),
   rate: int('BENCH_RATE', 500),
-  concurrency: int('BENCH_CONCURRENCY', 32),
+  // 64 in flight, as many as the BullMQ peer's worker (figure 1b) is given.
+  concurrency: int('BENCH_CONCURRENCY', 64),
   rawConcurrency: int('BENCH_RAW_CONCURRENCY', 32),
+  redisUrl: process.env.BENCH_REDIS_URL?.trim() || 'redis://127.0.0.1:6379',
   latencyOrgs: int('BENCH_LATENCY_ORGS', 1),
   workerThreads: int('BENCH_WORKER_THREADS', 1),
   timeoutMs: int('BENCH_TIMEOUT_MS', 10_000, 100),
   memoryBacklog: int('BENCH_MEMORY_BACKLOG', full ? 1_000_000 : 100_000),
   memoryDrainSeconds: int('BENCH_MEMORY_DRAIN_SECONDS', full ? 1_800 : 180),
+  history: int('BENCH_HISTORY', 1_000_000),
   apiConnections: int('BENCH_API_CONNECTIONS', 10),
   retryRate: int('BENCH_RETRY_RATE', 5),
   isolationRate: int('BENCH_ISOLATION_RATE', 50),
@@ -77,10 +94,12 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 export interface DialectResult {
   dialect: 'sqlite' | 'postgres';
   raw: RawFigure | null;
+  bullmq: BullmqFigure | null;
   drain: DrainFigure | null;
   serve: ServeFigures | null;
   memory: MemoryFigure | null;
   fairness: FairnessFigure | null;
+  history: HistoryFigure | null;
   loadBefore: string;
   loadAfter: string;
   startedAt: string;
@@ -127,10 +146,12 @@ async function runDialect(
   const result: DialectResult = {
     dialect,
     raw: null,
+    bullmq: null,
     drain: null,
     serve: null,
     memory: null,
     fairness: null,
+    history: null,
     loadBefore: load(),
     loadAfter: '',
     startedAt: new Date(started).toISOString(),
@@ -161,9 +182,10 @@ async function runDialect(
   try {
     await migrate(database, systemClock);
     const ctx: Ctx = { config, dialect, databaseUrl, database, receiver, workDir, profileDir, log };
-    if (config.phases.has('raw') || config.phases.has('drain')) {
-      const { raw, drain } = await drainPhase(ctx);
+    if (['raw', 'bullmq', 'drain'].some((p) => config.phases.has(p))) {
+      const { raw, bullmq, drain } = await drainPhase(ctx);
       result.raw = raw;
+      result.bullmq = bullmq;
       result.drain = drain;
     }
     if (['latency', 'retry', 'isolation', 'api'].some((p) => config.phases.has(p))) {
@@ -171,6 +193,8 @@ async function runDialect(
     }
     if (config.phases.has('memory')) result.memory = await memoryPhase(ctx, full);
     if (config.phases.has('fairness')) result.fairness = await fairnessPhase(ctx, await freePort());
+    // Figure 2's rate on the fresh database is its baseline.
+    if (config.phases.has('history')) result.history = await historyPhase(ctx, result.drain);
   } finally {
     await database.close();
     for (const c of [drop, removeWorkDir]) {

@@ -13,8 +13,10 @@ import type { DatabaseHandle } from '../../src/db/dialect.js';
 import { sql } from 'kysely';
 import { HookdeskProcess, CA_FILE, cpuMs, sleep, until } from './hookdesk.js';
 import { openLoop, type LoadResult } from './load.js';
+import type { BullmqJob, BullmqResult } from './bullmq-process.js';
 import type { RawJob, RawResult } from './raw-client-process.js';
 import type { BenchReceiver } from './receiver.js';
+import { redisAnswers, redisWhere } from './redis.js';
 import { BENCH_SECRET, createOrg, insertBacklog, insertWebhooks, type Org } from './seed.js';
 import { percentile } from './stats.js';
 
@@ -28,11 +30,15 @@ export interface BenchConfig {
   latencyOrgs: number;
   /** Requests in flight of the raw client (figure 1). */
   rawConcurrency: number;
+  /** The Redis of the BullMQ peer (figure 1b). */
+  redisUrl: string;
   /** HOOKDESK_WORKER_THREADS of every Hookdesk process. */
   workerThreads: number;
   timeoutMs: number;
   memoryBacklog: number;
   memoryDrainSeconds: number;
+  /** Finished deliveries of figure 9's history. */
+  history: number;
   apiConnections: number;
   retryRate: number;
   isolationRate: number;
@@ -53,12 +59,26 @@ export interface Ctx {
 }
 
 const RAW_ENTRY = fileURLToPath(new URL('./raw-client-process.ts', import.meta.url));
+const BULLMQ_ENTRY = fileURLToPath(new URL('./bullmq-process.ts', import.meta.url));
 
 export interface RawFigure extends RawResult {
   concurrency: number;
   /** Receiver CPU while the raw client sent, ms. */
   receiverCpuMs: number;
 }
+
+export interface BullmqRun extends BullmqResult {
+  skipped: null;
+  /** "host:port" of the Redis it used. */
+  redis: string;
+  /** The Worker's concurrency: BENCH_CONCURRENCY, as Hookdesk's. */
+  concurrency: number;
+  /** Receiver CPU while the peer ran, ms. */
+  receiverCpuMs: number;
+}
+
+/** Figure 1b, or why it was skipped. */
+export type BullmqFigure = BullmqRun | { skipped: string };
 
 export interface DrainFigure {
   backlog: number;
@@ -231,12 +251,45 @@ function listProfiles(dir: string): Set<string> {
   }
 }
 
-/** Figure 1: the same backlog's payloads, POSTed straight from undici, no storage. */
-async function rawCeiling(ctx: Ctx, webhookIds: string[]): Promise<RawFigure> {
-  const child = fork(RAW_ENTRY, [], {
+/**
+ * Runs one of the bench's own sender processes (raw client, BullMQ peer):
+ * forked, given its job as one message, answering with one message.
+ */
+async function runForked<J extends { maxSeconds: number }, R>(
+  entry: string,
+  job: J,
+  what: string,
+): Promise<R> {
+  const child = fork(entry, [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const reply = await new Promise<{ ok: boolean; result?: R; error?: string }>(
+    (resolve, reject) => {
+      const timer = setTimeout(
+        () => {
+          child.kill('SIGKILL');
+          reject(new Error(`${what} did not finish in time`));
+        },
+        (job.maxSeconds + 120) * 1000,
+      );
+      child.once('message', (m: { ok: boolean; result?: R; error?: string }) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${what} exited (${code})`));
+      });
+      child.send(job);
+    },
+  );
+  if (!reply.ok || !reply.result) throw new Error(`${what} failed: ${reply.error}`);
+  return reply.result;
+}
+
+/** Figure 1: the same backlog's payloads, POSTed straight from undici, no storage. */
+async function rawCeiling(ctx: Ctx, webhookIds: string[]): Promise<RawFigure> {
   const job: RawJob = {
     databaseUrl: ctx.databaseUrl,
     webhookIds,
@@ -244,34 +297,38 @@ async function rawCeiling(ctx: Ctx, webhookIds: string[]): Promise<RawFigure> {
     caFile: CA_FILE,
     maxSeconds: Math.max(60, ctx.config.seconds * 6),
   };
-  const reply = await new Promise<{ ok: boolean; result?: RawResult; error?: string }>(
-    (resolve, reject) => {
-      const timer = setTimeout(
-        () => {
-          child.kill('SIGKILL');
-          reject(new Error('raw client did not finish in time'));
-        },
-        (job.maxSeconds + 120) * 1000,
-      );
-      child.once('message', (m: { ok: boolean; result?: RawResult; error?: string }) => {
-        clearTimeout(timer);
-        resolve(m);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`raw client exited (${code})`));
-      });
-      child.send(job);
-    },
-  );
-  if (!reply.ok || !reply.result) throw new Error(`raw client failed: ${reply.error}`);
-  return { ...reply.result, concurrency: ctx.config.rawConcurrency, receiverCpuMs: NaN };
+  const result = await runForked<RawJob, RawResult>(RAW_ENTRY, job, 'raw client');
+  return { ...result, concurrency: ctx.config.rawConcurrency, receiverCpuMs: NaN };
 }
 
-/** Figures 1 and 2: a backlog over N webhooks; the raw ceiling on its payloads, then a worker drains it. */
+/** Figure 1b: the same backlog sent by a BullMQ worker through the same undici code. */
+async function bullmqPeer(ctx: Ctx, webhookIds: string[]): Promise<BullmqRun> {
+  const job: BullmqJob = {
+    databaseUrl: ctx.databaseUrl,
+    webhookIds,
+    concurrency: ctx.config.concurrency,
+    caFile: CA_FILE,
+    maxSeconds: Math.max(60, ctx.config.seconds * 6),
+    redisUrl: ctx.config.redisUrl,
+    queueName: `hookdesk-bench-${ctx.dialect}-${process.pid}-${Date.now().toString(36)}`,
+  };
+  const result = await runForked<BullmqJob, BullmqResult>(BULLMQ_ENTRY, job, 'BullMQ peer');
+  return {
+    ...result,
+    skipped: null,
+    redis: redisWhere(ctx.config.redisUrl),
+    concurrency: ctx.config.concurrency,
+    receiverCpuMs: NaN,
+  };
+}
+
+/**
+ * Figures 1, 1b and 2: a backlog over N webhooks; the raw ceiling and the
+ * BullMQ peer send its payloads, then a Hookdesk worker drains it.
+ */
 export async function drainPhase(
   ctx: Ctx,
-): Promise<{ raw: RawFigure | null; drain: DrainFigure | null }> {
+): Promise<{ raw: RawFigure | null; bullmq: BullmqFigure | null; drain: DrainFigure | null }> {
   const { config, receiver } = ctx;
   const G = groups(ctx);
   const org = await createOrg(ctx.database, 'drain');
@@ -295,35 +352,90 @@ export async function drainPhase(
     );
     await receiver.clear(G.drain);
   }
-  if (!config.phases.has('drain')) return { raw, drain: null };
+  let bullmq: BullmqFigure | null = null;
+  if (config.phases.has('bullmq')) {
+    const where = redisWhere(config.redisUrl);
+    if (!(await redisAnswers(config.redisUrl))) {
+      ctx.log(`  BullMQ peer skipped: no Redis at ${where}`);
+      bullmq = { skipped: `no Redis at ${where}` };
+    } else {
+      ctx.log(
+        `  BullMQ peer: one worker process, ${config.concurrency} concurrent, Redis at ${where}…`,
+      );
+      const receiverCpu0 = cpuMs(receiver.pid);
+      const run = await bullmqPeer(ctx, hooks);
+      run.receiverCpuMs = cpuMs(receiver.pid) - receiverCpu0;
+      bullmq = run;
+      ctx.log(
+        `  BullMQ peer: ${run.perSecond.toFixed(0)} deliveries/s (${run.completed} completed, ${run.failed} failed)`,
+      );
+      await receiver.clear(G.drain);
+    }
+  }
+  if (!config.phases.has('drain')) return { raw, bullmq, drain: null };
 
   ctx.log(
     `  draining with a hookdesk worker (concurrency ${config.concurrency}, ${config.workerThreads} delivery thread(s))…`,
   );
+  const drain = await measureDrain(ctx, {
+    group: G.drain,
+    hooks,
+    backlog: config.backlog,
+    logName: 'drain-worker',
+    profile: config.profile,
+  });
+  return { raw, bullmq, drain };
+}
+
+export interface DrainRun {
+  /** The receiver group (first path segment) the backlog's webhooks point at. */
+  group: string;
+  hooks: string[];
+  backlog: number;
+  /** The worker's log file, without `.log`, in the run's directory. */
+  logName: string;
+  /** Extra environment of the worker. */
+  env?: Record<string, string>;
+  profile?: boolean;
+  /** Runs once the worker has started, before anything is measured (say, to make the backlog due). */
+  started?: (worker: HookdeskProcess) => Promise<void>;
+  /** Runs the moment the backlog is drained, the worker still running. */
+  drained?: (worker: HookdeskProcess) => Promise<void>;
+}
+
+/**
+ * Figure 2's measure, for any pending backlog: one `hookdesk worker` drains
+ * it; deliveries/s = deliveries recorded `succeeded` ÷ time from the first
+ * arrival at the receiver until the database shows none of them pending or
+ * delivering.
+ */
+export async function measureDrain(ctx: Ctx, run: DrainRun): Promise<DrainFigure> {
+  const { config, receiver } = ctx;
+  const { group, hooks, backlog } = run;
   const before = listProfiles(ctx.profileDir);
   const connectionsBefore = await receiver.connections();
   const worker = new HookdeskProcess({
     command: 'worker',
-    env: hookdeskEnv(ctx),
-    logFile: join(ctx.workDir, 'drain-worker.log'),
-    profileDir: config.profile ? ctx.profileDir : undefined,
+    env: hookdeskEnv(ctx, run.env),
+    logFile: join(ctx.workDir, `${run.logName}.log`),
+    profileDir: run.profile ? ctx.profileDir : undefined,
     cwd: ctx.workDir,
   });
-  let peakRssMb = NaN;
   try {
     await worker.waitForLog('delivery worker started', 30_000, config.workerThreads);
+    await run.started?.(worker);
     const workerCpu0 = worker.cpuMs();
     const receiverCpu0 = cpuMs(receiver.pid);
     const db0 = await backendsCpu(ctx);
-    const bound = 60_000 + (config.backlog / 100) * 1000; // generous: 100 deliveries/s at worst
+    const bound = 60_000 + (backlog / 100) * 1000; // generous: 100 deliveries/s at worst
     const arrived = await until(
-      async () => (await receiver.count(G.drain)) >= config.backlog || !worker.running,
+      async () => (await receiver.count(group)) >= backlog || !worker.running,
       bound,
       200,
     );
     if (!arrived || !worker.running) {
       throw new Error(
-        `drain: the receiver got ${await receiver.count(G.drain)}/${config.backlog} deliveries\n${worker.log().slice(-2000)}`,
+        `${run.logName}: the receiver got ${await receiver.count(group)}/${backlog} deliveries\n${worker.log().slice(-2000)}`,
       );
     }
     await until(async () => (await outstanding(ctx, hooks)) === 0, 30_000, 25);
@@ -331,29 +443,27 @@ export async function drainPhase(
     const workerCpuMs = worker.cpuMs() - workerCpu0;
     const receiverCpuMs = cpuMs(receiver.pid) - receiverCpu0;
     const dbCpuMs = cpuSince(db0, await backendsCpu(ctx));
-    peakRssMb = worker.memory()?.peakMb ?? NaN;
-    const stats = await receiver.stats(G.drain);
+    const peakRssMb = worker.memory()?.peakMb ?? NaN;
+    const stats = await receiver.stats(group);
     const seconds = (doneAt - stats.firstAt) / 1000;
+    await run.drained?.(worker);
     await worker.stop();
     const succeeded = await countWhere(ctx, hooks, 'succeeded');
     const attempts = await attemptCount(ctx, hooks);
     return {
-      raw,
-      drain: {
-        backlog: config.backlog,
-        webhooks: config.webhooks,
-        seconds,
-        perSecond: succeeded / seconds,
-        succeeded,
-        attempts,
-        duplicates: stats.count - config.backlog,
-        peakRssMb,
-        connections: (await receiver.connections()) - connectionsBefore,
-        workerCpuMs,
-        receiverCpuMs,
-        dbCpuMs,
-        profile: config.profile ? newestProfile(ctx.profileDir, before) : null,
-      },
+      backlog,
+      webhooks: hooks.length,
+      seconds,
+      perSecond: succeeded / seconds,
+      succeeded,
+      attempts,
+      duplicates: stats.count - backlog,
+      peakRssMb,
+      connections: (await receiver.connections()) - connectionsBefore,
+      workerCpuMs,
+      receiverCpuMs,
+      dbCpuMs,
+      profile: run.profile ? newestProfile(ctx.profileDir, before) : null,
     };
   } finally {
     await worker.stop();

@@ -4,13 +4,10 @@
  * settings once (reading is not timed), then POSTs every one of them, signed
  * with the same headers Hookdesk sends, to the same receiver URLs, straight
  * through an undici Agent with keep-alive and the same concurrency. Nothing
- * is written anywhere.
+ * is written anywhere. The reading and the per-request code are
+ * signed-post.ts, which the BullMQ peer (figure 1b) sends with too.
  */
-import { readFileSync } from 'node:fs';
-import { Agent, request } from 'undici';
-import { openDatabase } from '../../src/db/open.js';
-import { buildHeaders } from '../../src/delivery/sender.js';
-import { trustedCas } from '../../src/egress/agent.js';
+import { readBacklog, receiverAgent, signedPost } from './signed-post.js';
 
 export interface RawJob {
   databaseUrl: string;
@@ -31,24 +28,8 @@ export interface RawResult {
 }
 
 async function run(job: RawJob): Promise<RawResult> {
-  const database = openDatabase(job.databaseUrl);
-  const rows = await database.db
-    .selectFrom('deliveries')
-    .innerJoin('webhooks', 'webhooks.id', 'deliveries.webhook_id')
-    .select([
-      'deliveries.id as id',
-      'deliveries.event_type as eventType',
-      'deliveries.payload as payload',
-      'webhooks.url as url',
-      'webhooks.secret as secret',
-      'webhooks.headers as headers',
-    ])
-    .where('deliveries.webhook_id', 'in', job.webhookIds)
-    .where('deliveries.status', '=', 'pending')
-    .execute();
-  await database.close();
-
-  const agent = new Agent({ connect: { ca: trustedCas(readFileSync(job.caFile, 'utf8')) } });
+  const rows = await readBacklog(job.databaseUrl, job.webhookIds);
+  const agent = receiverAgent(job.caFile);
   let next = 0;
   let ok = 0;
   let failed = 0;
@@ -59,21 +40,7 @@ async function run(job: RawJob): Promise<RawResult> {
     while (next < rows.length && performance.now() < deadline) {
       const row = rows[next++]!;
       try {
-        const res = await request(row.url, {
-          method: 'POST',
-          headers: buildHeaders({
-            url: row.url,
-            deliveryId: row.id,
-            eventType: row.eventType,
-            body: row.payload,
-            secret: row.secret,
-            customHeaders: JSON.parse(row.headers) as Record<string, string>,
-          }),
-          body: row.payload,
-          dispatcher: agent,
-        });
-        await res.body.text();
-        if (res.statusCode >= 200 && res.statusCode < 300) ok += 1;
+        if (await signedPost(row, agent)) ok += 1;
         else failed += 1;
       } catch {
         failed += 1;

@@ -8,7 +8,11 @@ import type { Machine } from './machine.js';
 import type { BenchConfig } from './phases.js';
 import { fmt } from './stats.js';
 
-const TARGET_RATIO = { sqlite: 0.7, postgres: 0.5 } as const;
+/** Figure 9's targets: the drain with history ÷ on the empty database, and while pruning ÷ with history. */
+const TARGET_HISTORY = { withHistory: 0.85, whilePruning: 0.8 } as const;
+
+/** Figure 2's target: Hookdesk's drain rate ÷ the BullMQ peer's (figure 1b). */
+const TARGET_BULLMQ_RATIO = { sqlite: 1.25, postgres: 1.0 } as const;
 
 function verdict(ok: boolean | null): string {
   return ok === null ? '' : ok ? 'met' : '**missed**';
@@ -30,18 +34,36 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
     'reference',
     '',
   ]);
-  const ratio = raw && drain ? drain.perSecond / raw.perSecond : NaN;
+  const peer = r.bullmq && r.bullmq.skipped === null ? r.bullmq : null;
+  const skipped = r.bullmq && r.bullmq.skipped !== null ? r.bullmq.skipped : null;
+  rows.push([
+    '1b. BullMQ peer',
+    peer
+      ? `${fmt(peer.perSecond)} deliveries/s (BullMQ ${peer.bullmqVersion} on Redis ${peer.redisVersion} at ${peer.redis}, ${peer.persistence}, one worker process, ${peer.concurrency} concurrent, ${fmt(peer.jobs)} jobs, ${fmt(peer.completed)} completed in ${fmt(peer.elapsedMs / 1000, 1)} s, ${peer.failed} failed${peer.retried ? `, ${peer.retried} attempts retried` : ''}; CPU per job: worker ${fmt((1000 * peer.cpuMs) / peer.completed)} µs, redis-server ${fmt((1000 * peer.redisCpuMs) / peer.completed)} µs, receiver ${fmt((1000 * peer.receiverCpuMs) / peer.completed)} µs)`
+      : skipped
+        ? `skipped (${skipped})`
+        : 'not run',
+    'reference',
+    '',
+  ]);
+  const rawRatio = raw && drain ? drain.perSecond / raw.perSecond : NaN;
+  const ratio = peer && drain ? drain.perSecond / peer.perSecond : NaN;
+  const target = TARGET_BULLMQ_RATIO[r.dialect];
+  const ratios = [
+    peer ? `**ratio to BullMQ ${fmt(ratio, 2)}**` : '',
+    raw ? `ratio to the raw ceiling ${fmt(rawRatio, 2)}` : '',
+  ]
+    .filter(Boolean)
+    .map((text, i) => (i === 0 ? ` — ${text}` : `, ${text}`))
+    .join('');
+  const targetText = `≥ ${target.toFixed(target % 1 === 0 ? 1 : 2)}× BullMQ`;
   rows.push([
     '2. Drain throughput',
     drain
-      ? `${fmt(drain.perSecond)} deliveries/s (${fmt(drain.succeeded)} of ${fmt(drain.backlog)} over ${drain.webhooks} webhooks in ${fmt(drain.seconds, 1)} s; ${fmt(drain.attempts)} attempts recorded; ${drain.duplicates} duplicates; ${drain.connections} TLS connections; CPU per delivery: worker ${fmt((1000 * drain.workerCpuMs) / drain.succeeded)} µs, receiver ${fmt((1000 * drain.receiverCpuMs) / drain.succeeded)} µs${r.dialect === 'postgres' ? `, PostgreSQL backends ${fmt((1000 * drain.dbCpuMs) / drain.succeeded)} µs` : ''}; worker peak RSS ${fmt(drain.peakRssMb)} MB) — **ratio ${fmt(ratio, 2)}**`
+      ? `${fmt(drain.perSecond)} deliveries/s (${fmt(drain.succeeded)} of ${fmt(drain.backlog)} over ${drain.webhooks} webhooks in ${fmt(drain.seconds, 1)} s; ${fmt(drain.attempts)} attempts recorded; ${drain.duplicates} duplicates; ${drain.connections} TLS connections; CPU per delivery: worker ${fmt((1000 * drain.workerCpuMs) / drain.succeeded)} µs, receiver ${fmt((1000 * drain.receiverCpuMs) / drain.succeeded)} µs${r.dialect === 'postgres' ? `, PostgreSQL backends ${fmt((1000 * drain.dbCpuMs) / drain.succeeded)} µs` : ''}; worker peak RSS ${fmt(drain.peakRssMb)} MB)${ratios}`
       : 'not run',
-    `ratio ≥ ${TARGET_RATIO[r.dialect]}`,
-    verdict(
-      Number.isFinite(ratio)
-        ? ratio >= TARGET_RATIO[r.dialect] && drain!.succeeded === drain!.backlog
-        : null,
-    ),
+    skipped ? `${targetText} (BullMQ peer skipped: ${skipped})` : targetText,
+    verdict(Number.isFinite(ratio) ? ratio >= target && drain!.succeeded === drain!.backlog : null),
   ]);
   const lat = serve?.latency;
   rows.push([
@@ -102,6 +124,7 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
     'p99 ≤ 100 ms',
     verdict(fair ? fair.withTarpits.p99 <= 100 && fair.withTarpits.missing === 0 : null),
   ]);
+  rows.push(historyRow(r));
   return [
     `### ${db} — ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}`,
     '',
@@ -111,6 +134,35 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
     '|---|---|---|---|',
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
+}
+
+function historyRow(r: DialectResult): [string, string, string, string] {
+  const h = r.history;
+  const target = `drain ≥ ${TARGET_HISTORY.withHistory.toFixed(2)}× empty; ≥ ${TARGET_HISTORY.whilePruning.toFixed(2)}× while pruning`;
+  if (!h) return ['9. History', 'not run', target, ''];
+  const { baseline: e, withHistory: a, whilePruning: b } = h;
+  const ratioA = a.perSecond / e.perSecond;
+  const ratioB = b.perSecond / a.perSecond;
+  const cpu = (d: typeof a) => `${fmt((1000 * d.workerCpuMs) / d.succeeded)} µs`;
+  const all = (d: typeof a) => d.succeeded === d.backlog;
+  const pruned =
+    h.pruneSeconds === null
+      ? `NOT all pruned: ${fmt(h.oldLeft)} still left when the wait ended`
+      : `all ${fmt(h.old)} pruned in ${fmt(h.pruneSeconds, 1)} s`;
+  return [
+    '9. History',
+    `with ${fmt(h.history)} finished deliveries in the tables (${fmt(h.old)} past a 30-day retention; inserted in ${fmt(h.insertSeconds)} s, not timed): ` +
+      `**${fmt(ratioA, 2)}× empty** — ${fmt(a.perSecond)} deliveries/s (${fmt(a.succeeded)} of ${fmt(a.backlog)} in ${fmt(a.seconds, 1)} s, retention off) vs. ${fmt(e.perSecond)}/s ${h.baselineIsFigure2 ? '(figure 2)' : '(its own drain on the database before the history)'}; ` +
+      `while retention prunes: **${fmt(ratioB, 2)}× that** — ${fmt(b.perSecond)} deliveries/s (${fmt(b.succeeded)} of ${fmt(b.backlog)} in ${fmt(b.seconds, 1)} s, first arrival ${fmt(h.drainStartedAfterS, 1)} s after pruning began), ${fmt(h.prunedDuringDrain)} old rows pruned by the time it finished, ${pruned}; ` +
+      `worker CPU per delivery: empty ${cpu(e)}, with history ${cpu(a)}, while pruning ${cpu(b)}`,
+    target,
+    verdict(
+      ratioA >= TARGET_HISTORY.withHistory &&
+        ratioB >= TARGET_HISTORY.whilePruning &&
+        all(a) &&
+        all(b),
+    ),
+  ];
 }
 
 function commandLine(): string {
@@ -146,7 +198,7 @@ export async function appendResults(
     `- Command: \`${commandLine()}\``,
     `- Commit: ${commit()} (plus any uncommitted changes in the working tree)`,
     `- Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGb} GB RAM, ${m.os}, Node ${m.node}, SQLite ${m.sqlite}${m.postgres ? `, PostgreSQL ${m.postgres}` : ''}`,
-    `- Sizes: backlog ${c.backlog} over ${c.webhooks} webhooks, ${c.seconds} s per load phase, ${c.rate} events/s, memory backlog ${c.memoryBacklog}`,
+    `- Sizes: backlog ${c.backlog} over ${c.webhooks} webhooks, ${c.seconds} s per load phase, ${c.rate} events/s, memory backlog ${c.memoryBacklog}, history ${c.history}`,
     '',
   ];
   appendFileSync(file, [...head, ...results.map((r) => renderTable(r, c, m) + '\n')].join('\n'));

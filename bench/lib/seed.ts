@@ -1,8 +1,9 @@
 /**
  * Test data written straight into the database (not timed): organizations
- * through the real code, webhooks and large pending backlogs by bulk insert —
- * a prepared statement in large transactions on SQLite, `unnest` arrays on
- * PostgreSQL. Payloads are real `ticket.created` envelopes, one per delivery.
+ * through the real code, webhooks and large pending backlogs (or finished
+ * history) by bulk insert — a prepared statement in large transactions on
+ * SQLite, `unnest` arrays on PostgreSQL. Payloads are real `ticket.created`
+ * envelopes, one per event.
  */
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
@@ -114,11 +115,53 @@ const COLUMNS = [
   'is_test',
   'created_at',
   'updated_at',
+  'completed_at',
 ] as const;
 
+const ATTEMPT_COLUMNS = [
+  'id',
+  'delivery_id',
+  'number',
+  'started_at',
+  'duration_ms',
+  'status_code',
+  'response_headers',
+  'response_body',
+  'response_body_truncated',
+] as const;
+const ATTEMPT_HEADERS = JSON.stringify({ 'content-type': 'text/plain', 'content-length': '2' });
+
+const EVENT_COLUMNS = [
+  'id',
+  'organization_id',
+  'survey_id',
+  'ticket_id',
+  'type',
+  'payload',
+  'created_at',
+] as const;
+
+export interface BacklogOptions {
+  /** When the pending deliveries fall due (default: now). */
+  dueAt?: number;
+  /**
+   * Finished history instead of pending work: every delivery succeeded at
+   * its first attempt (one `delivery_attempts` row each), completed at times
+   * spread evenly from `from` to `to`, its event created just before.
+   */
+  finished?: { from: number; to: number };
+  /** ANALYZE the tables afterwards (default true); false when more inserts follow at once. */
+  analyze?: boolean;
+}
+
 /**
- * Inserts `count` pending deliveries, all due now, spread round-robin over
- * `webhookIds`. Returns the time it took, in ms.
+ * Inserts `count` deliveries (pending and due now unless `options` says
+ * otherwise), spread round-robin over `webhookIds`, as the outbox writes
+ * them: each event goes to every webhook, its body stored once on the event
+ * row and read from there by each delivery (src/delivery/queue/body.ts).
+ * `BENCH_INLINE_BODIES=1` also copies the body into every delivery row, as
+ * builds before that change stored it (for before/after runs with
+ * `BENCH_MAIN`). Returns the time it took, in ms.
  */
 export async function insertBacklog(
   databaseUrl: string,
@@ -126,31 +169,53 @@ export async function insertBacklog(
   webhookIds: readonly string[],
   count: number,
   onProgress?: (done: number) => void,
+  options: BacklogOptions = {},
 ): Promise<number> {
   const started = performance.now();
   const now = Date.now();
+  const { finished } = options;
+  const dueAt = options.dueAt ?? now;
   const CHUNK = databaseUrl.startsWith('sqlite:') ? 20_000 : 5_000;
+  const inline = process.env.BENCH_INLINE_BODIES === '1';
+  let eventId = '';
+  let body = '';
+  let at = now;
   const makeChunk = (from: number, to: number) => {
-    const rows: (string | number)[][] = [];
+    const rows: (string | number | null)[][] = [];
+    const events: (string | number | null)[][] = [];
+    const attempts: (string | number)[][] = [];
     for (let i = from; i < to; i++) {
-      const eventId = newId();
+      if (i % webhookIds.length === 0) {
+        eventId = newId();
+        at = finished
+          ? Math.round(finished.from + ((finished.to - finished.from) * i) / count)
+          : now;
+        body = ticketCreatedPayload(organizationId, eventId, i, at);
+        events.push([eventId, organizationId, null, null, 'ticket.created', body, at]);
+      }
+      const id = newId();
+      // A finished delivery: created with its event, completed by an attempt 10 ms later.
+      const done = finished ? at + 10 : null;
       rows.push([
-        newId(),
+        id,
         organizationId,
         webhookIds[i % webhookIds.length]!,
         eventId,
         'ticket.created',
-        ticketCreatedPayload(organizationId, eventId, i, now),
-        'pending',
-        0,
+        inline ? body : '',
+        finished ? 'succeeded' : 'pending',
+        finished ? 1 : 0,
         1 + DEFAULT_POLICY.length,
-        now,
+        finished ? null : dueAt,
         0,
-        now,
-        now,
+        at,
+        done ?? at,
+        done,
       ]);
+      if (done !== null)
+        attempts.push([newId(), id, 1, done - 3, 3, 200, ATTEMPT_HEADERS, 'ok', 0]);
     }
-    return rows;
+    return { rows, events, attempts };
   };
 
   if (databaseUrl.startsWith('sqlite:')) {
@@ -159,18 +224,24 @@ export async function insertBacklog(
     native.pragma('busy_timeout = 10000');
     native.pragma('synchronous = NORMAL');
     try {
-      const insert = native.prepare(
-        `insert into deliveries (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')})`,
-      );
-      const insertMany = native.transaction((rows: (string | number)[][]) => {
-        for (const r of rows) insert.run(r);
+      const prepare = (table: string, columns: readonly string[]) =>
+        native.prepare(
+          `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`,
+        );
+      const insert = prepare('deliveries', COLUMNS);
+      const insertEvent = prepare('events', EVENT_COLUMNS);
+      const insertAttempt = prepare('delivery_attempts', ATTEMPT_COLUMNS);
+      const insertMany = native.transaction((chunk: ReturnType<typeof makeChunk>) => {
+        for (const e of chunk.events) insertEvent.run(e);
+        for (const r of chunk.rows) insert.run(r);
+        for (const a of chunk.attempts) insertAttempt.run(a);
       });
       for (let from = 0; from < count; from += CHUNK) {
         insertMany(makeChunk(from, Math.min(count, from + CHUNK)));
         onProgress?.(Math.min(count, from + CHUNK));
       }
       native.pragma('wal_checkpoint(TRUNCATE)');
-      native.exec('analyze');
+      if (options.analyze !== false) native.exec('analyze');
     } finally {
       native.close();
     }
@@ -178,7 +249,11 @@ export async function insertBacklog(
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();
     try {
-      const types = [
+      const unnest = (table: string, columns: readonly string[], types: readonly string[]) =>
+        `insert into ${table} (${columns.join(', ')}) select * from unnest(${types
+          .map((t, i) => `$${i + 1}::${t}[]`)
+          .join(', ')})`;
+      const statement = unnest('deliveries', COLUMNS, [
         'text',
         'text',
         'text',
@@ -192,17 +267,41 @@ export async function insertBacklog(
         'int',
         'bigint',
         'bigint',
-      ];
-      const statement = `insert into deliveries (${COLUMNS.join(', ')}) select * from unnest(${types
-        .map((t, i) => `$${i + 1}::${t}[]`)
-        .join(', ')})`;
+        'bigint',
+      ]);
+      const eventStatement = unnest('events', EVENT_COLUMNS, [
+        'text',
+        'text',
+        'text',
+        'text',
+        'text',
+        'text',
+        'bigint',
+      ]);
+      const attemptStatement = unnest('delivery_attempts', ATTEMPT_COLUMNS, [
+        'text',
+        'text',
+        'int',
+        'bigint',
+        'int',
+        'int',
+        'text',
+        'text',
+        'int',
+      ]);
+      const byColumn = (rows: unknown[][], width: number) =>
+        Array.from({ length: width }, (_, c) => rows.map((r) => r[c]));
       for (let from = 0; from < count; from += CHUNK) {
-        const rows = makeChunk(from, Math.min(count, from + CHUNK));
-        const columns = COLUMNS.map((_, c) => rows.map((r) => r[c]));
-        await client.query(statement, columns);
+        const { rows, events, attempts } = makeChunk(from, Math.min(count, from + CHUNK));
+        await client.query(eventStatement, byColumn(events, EVENT_COLUMNS.length));
+        await client.query(statement, byColumn(rows, COLUMNS.length));
+        if (attempts.length > 0)
+          await client.query(attemptStatement, byColumn(attempts, ATTEMPT_COLUMNS.length));
         onProgress?.(Math.min(count, from + CHUNK));
       }
-      await client.query('analyze deliveries');
+      if (options.analyze !== false)
+        for (const table of ['deliveries', 'events', 'delivery_attempts'])
+          await client.query(`analyze ${table}`);
     } finally {
       await client.end();
     }

@@ -3,6 +3,7 @@ import type { DeliveriesTable, Executor } from '../../db/schema.js';
 import { AppError } from '../../errors.js';
 import { wakeWorkers } from '../wake.js';
 import type { ClaimedDelivery } from './claim.js';
+import { cancelledAt } from './states.js';
 
 /**
  * Cancels every delivery of a webhook that has not started. Deliveries being
@@ -66,14 +67,7 @@ export async function cancelClaimed(
 ): Promise<void> {
   await db
     .updateTable('deliveries')
-    .set({
-      status: 'cancelled',
-      next_attempt_at: null,
-      lease_owner: null,
-      lease_until: null,
-      completed_at: now,
-      updated_at: now,
-    })
+    .set(cancelledAt(now))
     .where('id', '=', deliveryId)
     .where('lease_owner', '=', owner)
     .where('status', '=', 'delivering')

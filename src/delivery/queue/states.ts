@@ -10,3 +10,15 @@ import { sql } from 'kysely';
 
 export const PENDING = sql.lit('pending' as const);
 export const DELIVERING = sql.lit('delivering' as const);
+
+/** The columns of a delivery cancelled at `now`, unsent: finished, no lease, nothing due. */
+export function cancelledAt(now: number) {
+  return {
+    status: 'cancelled' as const,
+    next_attempt_at: null,
+    lease_owner: null,
+    lease_until: null,
+    completed_at: now,
+    updated_at: now,
+  };
+}
