@@ -18,9 +18,11 @@
  *
  * A batch ends at the end of the event loop's turn it opened in (the
  * transactions of requests that arrived together join it), when it has
- * MAX_MEMBERS members, or when it has been open MAX_OPEN_MS (the other
- * threads of the process, the delivery worker's among them, wait for the
- * write lock meanwhile). A statement outside a transaction that comes while
+ * MAX_MEMBERS members, when it has been open MAX_OPEN_MS, or as soon as
+ * another thread of the process (the delivery worker's, in `serve`) waits
+ * for the write lock: measured, letting batches run on (or even 4 members,
+ * 1 ms) made the worker wait a batch for each of its writes, and deliveries
+ * fell hundreds of ms to seconds behind the tickets (bench/RESULTS.md). A statement outside a transaction that comes while
  * a batch is open runs inside it and is answered after its COMMIT too.
  */
 import type SqliteDatabase from 'better-sqlite3';
@@ -208,6 +210,9 @@ export class BatchingSqliteDriver implements Driver {
    */
   private async handOn(hold: Hold, batch: Batch): Promise<void> {
     const joinable =
+      // Another thread of the process waits for the write lock (the delivery worker, in
+      // `serve`): it goes next, not after a whole batch of API requests.
+      !this.parts.lock.contended &&
       batch.members < MAX_MEMBERS &&
       performance.now() - batch.openedAt < MAX_OPEN_MS &&
       this.parts.native.inTransaction;

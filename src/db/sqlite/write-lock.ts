@@ -45,6 +45,11 @@ export class WriteLock {
     }
   }
 
+  /** Another holder is waiting: more than the current ticket has been handed out. */
+  get contended(): boolean {
+    return Atomics.load(this.cells, NEXT) - Atomics.load(this.cells, SERVING) > 1;
+  }
+
   release(): void {
     Atomics.add(this.cells, SERVING, 1);
     Atomics.notify(this.cells, SERVING);
