@@ -17,7 +17,7 @@ export async function cancelPendingDeliveries(
 ): Promise<number> {
   const result = await trx
     .updateTable('deliveries')
-    .set({ status: 'cancelled', next_attempt_at: null, completed_at: now, updated_at: now })
+    .set(cancelledAt(now))
     .where('webhook_id', '=', webhookId)
     .where('status', '=', 'pending')
     .executeTakeFirst();
