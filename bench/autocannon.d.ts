@@ -9,6 +9,10 @@ declare module 'autocannon' {
     pipelining?: number;
     duration?: number;
     timeout?: number;
+    /** Rebuilt before every request when setupRequest is given. */
+    requests?: Array<{
+      setupRequest?: (req: Record<string, unknown>) => Record<string, unknown>;
+    }>;
   }
   interface Histogram {
     average: number;

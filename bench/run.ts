@@ -24,6 +24,7 @@ import {
   drainPhase,
   memoryPhase,
   servePhases,
+  apiAlonePhase,
   type BenchConfig,
   type BullmqFigure,
   type Ctx,
@@ -73,6 +74,8 @@ const config: BenchConfig = {
   memoryDrainSeconds: int('BENCH_MEMORY_DRAIN_SECONDS', full ? 1_800 : 180),
   history: int('BENCH_HISTORY', 1_000_000),
   apiConnections: int('BENCH_API_CONNECTIONS', 10),
+  // Figure 7b; 1 skips it.
+  apiOrgs: int('BENCH_API_ORGS', 10),
   retryRate: int('BENCH_RETRY_RATE', 5),
   isolationRate: int('BENCH_ISOLATION_RATE', 50),
   logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
@@ -190,6 +193,11 @@ async function runDialect(
     }
     if (['latency', 'retry', 'isolation', 'api'].some((p) => config.phases.has(p))) {
       result.serve = await servePhases(ctx, await freePort());
+      if (config.phases.has('api')) {
+        const alone = await apiAlonePhase(ctx, await freePort());
+        result.serve.apiAlone = alone.one;
+        result.serve.apiAloneSpread = alone.spread;
+      }
     }
     if (config.phases.has('memory')) result.memory = await memoryPhase(ctx, full);
     if (config.phases.has('fairness')) result.fairness = await fairnessPhase(ctx, await freePort());

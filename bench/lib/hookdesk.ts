@@ -46,7 +46,7 @@ export function cpuMs(pid: number | undefined): number {
 const CLOCK_TICKS = 100;
 
 export interface StartOptions {
-  command: 'worker' | 'serve';
+  command: 'worker' | 'serve' | 'api';
   env: Record<string, string>;
   logFile: string;
   /** Directory for a V8 CPU profile (`node --cpu-prof`), written when the process exits. */
@@ -95,8 +95,11 @@ export class HookdeskProcess {
     return existsSync(this.opts.logFile) ? readFileSync(this.opts.logFile, 'utf8') : '';
   }
 
-  /** Waits for a pino line with this `msg`; throws with the log's tail if the process dies or time runs out. */
-  /** Until `msg` has been logged `times` times (once per delivery thread, say). */
+  /**
+   * Waits until a pino line with exactly this `msg` has been logged `times`
+   * times (once per delivery thread, say); throws with the log's tail if the
+   * process dies or time runs out.
+   */
   async waitForLog(msg: string, timeoutMs = 30_000, times = 1): Promise<void> {
     const needle = `"msg":"${msg}"`;
     const ok = await until(

@@ -40,6 +40,7 @@ export interface BenchConfig {
   /** Finished deliveries of figure 9's history. */
   history: number;
   apiConnections: number;
+  apiOrgs: number;
   retryRate: number;
   isolationRate: number;
   logLevel: string;
@@ -149,6 +150,8 @@ export interface ApiFigure {
   non2xx: number;
   /** Count per HTTP status, so a non-2xx says what it was. */
   statusCodes: Record<string, number>;
+  /** Organizations the requests were spread over, round robin. */
+  organizations: number;
 }
 
 export interface ServeFigures {
@@ -156,6 +159,11 @@ export interface ServeFigures {
   retry: RetryFigure | null;
   isolation: IsolationFigure | null;
   api: ApiFigure | null;
+  /** Figure 7b: the same requests spread over `apiOrgs` organizations. */
+  apiSpread: ApiFigure | null;
+  /** Figures 7c and 7d: 7 and 7b against `hookdesk api` alone, no worker sharing the machine. */
+  apiAlone: ApiFigure | null;
+  apiAloneSpread: ApiFigure | null;
 }
 
 /**
@@ -473,18 +481,21 @@ export async function measureDrain(ctx: Ctx, run: DrainRun): Promise<DrainFigure
 export async function api<T>(
   base: string,
   key: string,
-  method: 'POST' | 'PATCH',
+  method: 'POST' | 'PATCH' | 'DELETE',
   path: string,
-  body: unknown,
+  body?: unknown,
 ): Promise<T> {
   const res = await request(`${base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.body.text();
   if (res.statusCode >= 300) throw new Error(`${method} ${path} → ${res.statusCode}: ${text}`);
-  return JSON.parse(text) as T;
+  return (text === '' ? undefined : JSON.parse(text)) as T;
 }
 
 interface LogLine {
@@ -531,7 +542,15 @@ async function retryErrors(ctx: Ctx, serveLog: string, hookIds: Set<string>): Pr
 export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures> {
   const { config, receiver } = ctx;
   const G = groups(ctx);
-  const out: ServeFigures = { latency: null, retry: null, isolation: null, api: null };
+  const out: ServeFigures = {
+    latency: null,
+    retry: null,
+    isolation: null,
+    api: null,
+    apiSpread: null,
+    apiAlone: null,
+    apiAloneSpread: null,
+  };
   const latencyOrgs: Org[] = [];
   for (let i = 0; i < config.latencyOrgs; i++)
     latencyOrgs.push(await createOrg(ctx.database, `latency-${i}`));
@@ -540,6 +559,12 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
     iso: await createOrg(ctx.database, 'isolation'),
     api: await createOrg(ctx.database, 'api'),
   };
+  // Figure 7b: on PostgreSQL one organization's tickets queue on its numbering
+  // row; these show what the API takes when that lock is not the limit.
+  const spreadOrgs: Org[] = [];
+  if (config.phases.has('api') && config.apiOrgs > 1)
+    for (let i = 0; i < config.apiOrgs; i++)
+      spreadOrgs.push(await createOrg(ctx.database, `api-spread-${i}`));
   const serve = new HookdeskProcess({
     command: 'serve',
     // Figure 4 reads each retry's scheduled time from the attempt log lines.
@@ -571,6 +596,8 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
     for (let i = 0; i < 9; i++) await hook(orgs.iso.apiKey, receiver.url(`/${G.iso}/${i}`));
     await hook(orgs.iso.apiKey, receiver.url(hangPath));
     for (let i = 0; i < 5; i++) await hook(orgs.api.apiKey, receiver.url(`/${G.api}/${i}`));
+    for (const [k, org] of spreadOrgs.entries())
+      for (let i = 0; i < 5; i++) await hook(org.apiKey, receiver.url(`/${G.api}/${k}-${i}`));
 
     if (config.phases.has('latency')) {
       ctx.log(`  latency: ${config.rate} events/s for ${config.seconds} s…`);
@@ -687,45 +714,120 @@ export async function servePhases(ctx: Ctx, port: number): Promise<ServeFigures>
     }
 
     if (config.phases.has('api')) {
-      ctx.log(
-        `  API: autocannon, ${config.apiConnections} connections, ${config.seconds} s, 5 webhooks subscribed…`,
-      );
       await receiver.configure({});
-      const r = await autocannon({
-        url: `${base}/api/tickets`,
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${orgs.api.apiKey}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({
-          subject: 'Load test ticket',
-          requester: { email: 'autocannon@example.com' },
-        }),
-        connections: config.apiConnections,
-        duration: config.seconds,
-        timeout: 10,
-      });
-      out.api = {
-        connections: config.apiConnections,
-        seconds: config.seconds,
-        requestsPerSecond: r.requests.average,
-        total: r.requests.total,
-        p50: r.latency.p50,
-        p99: r.latency.p99,
-        errors: r.errors,
-        timeouts: r.timeouts,
-        non2xx: r.non2xx,
-        statusCodes: Object.fromEntries(
-          Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => [code, v.count]),
-        ),
-      };
-      ctx.log(`  API ${r.requests.average.toFixed(0)} req/s, p99 ${r.latency.p99} ms`);
+      out.api = await apiFigure(ctx, base, [orgs.api.apiKey]);
+      if (spreadOrgs.length > 0)
+        out.apiSpread = await apiFigure(
+          ctx,
+          base,
+          spreadOrgs.map((o) => o.apiKey),
+        );
     }
   } finally {
     await serve.stop();
   }
   return out;
+}
+
+/**
+ * Figures 7c and 7d: figures 7 and 7b against a `hookdesk api` process with
+ * no worker anywhere, so the API and its database have the machine to
+ * themselves (in 7 and 7b the worker sends 5 deliveries per ticket on the
+ * same cores). The deliveries they queue are cancelled afterwards (their
+ * webhooks are deleted), so no later figure sends them.
+ */
+export async function apiAlonePhase(
+  ctx: Ctx,
+  port: number,
+): Promise<{ one: ApiFigure; spread: ApiFigure | null }> {
+  const G = groups(ctx);
+  const orgs: Org[] = [];
+  for (let i = 0; i < Math.max(1, ctx.config.apiOrgs); i++)
+    orgs.push(await createOrg(ctx.database, `api-alone-${i}`));
+  const proc = new HookdeskProcess({
+    command: 'api',
+    env: hookdeskEnv(ctx, { PORT: String(port) }),
+    logFile: join(ctx.workDir, 'api-alone.log'),
+    profileDir: ctx.config.profile ? ctx.profileDir : undefined,
+    cwd: ctx.workDir,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await proc.waitForLog(`Server listening at ${base}`, 30_000);
+    const created: { key: string; id: string }[] = [];
+    for (const [k, org] of orgs.entries())
+      for (let i = 0; i < 5; i++) {
+        const { id } = await api<{ id: string }>(base, org.apiKey, 'POST', '/api/webhooks', {
+          name: 'bench',
+          url: ctx.receiver.url(`/${G.api}/alone-${k}-${i}`),
+          events: ['ticket.created'],
+          secret: BENCH_SECRET,
+        });
+        created.push({ key: org.apiKey, id });
+      }
+    const what = ' (hookdesk api, no worker)';
+    const one = await apiFigure(ctx, base, [orgs[0]!.apiKey], what);
+    const spread =
+      orgs.length > 1
+        ? await apiFigure(
+            ctx,
+            base,
+            orgs.map((o) => o.apiKey),
+            what,
+          )
+        : null;
+    for (const { key, id } of created) await api(base, key, 'DELETE', `/api/webhooks/${id}`);
+    return { one, spread };
+  } finally {
+    await proc.stop();
+  }
+}
+
+/** Figure 7 (7b with several keys): autocannon on POST /api/tickets, keys used round robin. */
+async function apiFigure(ctx: Ctx, base: string, apiKeys: string[], what = ''): Promise<ApiFigure> {
+  const { config } = ctx;
+  const spread = (apiKeys.length > 1 ? ` over ${apiKeys.length} organizations` : '') + what;
+  ctx.log(
+    `  API${spread}: autocannon, ${config.apiConnections} connections, ${config.seconds} s, 5 webhooks subscribed…`,
+  );
+  let next = 0;
+  const r = await autocannon({
+    url: `${base}/api/tickets`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      subject: 'Load test ticket',
+      requester: { email: 'autocannon@example.com' },
+    }),
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => {
+          const key = apiKeys[next++ % apiKeys.length];
+          const headers = (req.headers ?? {}) as Record<string, string>;
+          return { ...req, headers: { ...headers, authorization: `Bearer ${key}` } };
+        },
+      },
+    ],
+    connections: config.apiConnections,
+    duration: config.seconds,
+    timeout: 10,
+  });
+  ctx.log(`  API${spread} ${r.requests.average.toFixed(0)} req/s, p99 ${r.latency.p99} ms`);
+  return {
+    connections: config.apiConnections,
+    seconds: config.seconds,
+    requestsPerSecond: r.requests.average,
+    total: r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    statusCodes: Object.fromEntries(
+      Object.entries(r.statusCodeStats ?? {}).map(([code, v]) => [code, v.count]),
+    ),
+    organizations: apiKeys.length,
+  };
 }
 
 /** Figure 6: a worker started on a large pending backlog; its peak RSS while it drains. */
