@@ -34,6 +34,7 @@ forEachDialect('retention passes', (h) => {
       attempts_allowed: 1,
       next_attempt_at: null,
       is_test: 0,
+      rate_slot: 0,
       created_at: completedAt,
       updated_at: completedAt,
       completed_at: completedAt,

@@ -199,6 +199,13 @@ export interface WebhooksTable {
   disabled_at: number | null;
   disabled_reason: string | null;
   last_delivery_at: number | null;
+  /** The secret before the last rotation; signs too until `previous_secret_expires_at`. */
+  previous_secret: string | null;
+  previous_secret_expires_at: number | null;
+  /** Attempts per second across all workers; null: unlimited. */
+  rate_limit_per_second: number | null;
+  /** The rate limit's schedule: the earliest start of the next attempt charged to it. */
+  rate_next_at: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -220,6 +227,8 @@ export interface DeliveriesTable {
   lease_owner: string | null;
   lease_until: number | null;
   is_test: number;
+  /** 1: pending until the start its webhook's rate limit gave it, already charged. */
+  rate_slot: number;
   created_at: number;
   updated_at: number;
   completed_at: number | null;

@@ -215,6 +215,10 @@ export async function createWebhook(
     disabled_at: null,
     disabled_reason: null,
     last_delivery_at: null,
+    previous_secret: null,
+    previous_secret_expires_at: null,
+    rate_limit_per_second: null,
+    rate_next_at: null,
     created_at: now,
     updated_at: now,
   };
@@ -242,6 +246,10 @@ function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
     consecutive_failures: current.consecutive_failures,
     disabled_at: current.disabled_at,
     disabled_reason: current.disabled_reason,
+    previous_secret: current.previous_secret,
+    previous_secret_expires_at: current.previous_secret_expires_at,
+    rate_limit_per_second: current.rate_limit_per_second,
+    rate_next_at: current.rate_next_at,
   };
   if (patch.active === false) next.active = 0;
   if (patch.active === true && current.active === 0) {

@@ -174,6 +174,7 @@ export async function insertDelivery(
       lease_owner: null,
       lease_until: null,
       is_test: 0,
+      rate_slot: 0,
       created_at: now,
       updated_at: now,
       completed_at: finished ? now : null,

@@ -13,6 +13,7 @@ import { channels } from './0005_channels.js';
 import { sla } from './0006_sla.js';
 import { queueIndexes } from './0007_queue_indexes.js';
 import { providerEventsAge } from './0008_provider_events_age.js';
+import { receiverContract } from './0009_receiver_contract.js';
 
 export interface Migration {
   readonly name: string;
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   sla,
   queueIndexes,
   providerEventsAge,
+  receiverContract,
 ];

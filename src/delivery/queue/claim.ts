@@ -38,6 +38,7 @@ export type ClaimedDelivery = Pick<
   | 'attempt_count'
   | 'attempts_allowed'
   | 'is_test'
+  | 'rate_slot'
 >;
 
 export async function claimDueDeliveries(
@@ -51,7 +52,28 @@ export async function claimDueDeliveries(
 }
 
 /** What an attempt needs from its webhook, read with the claim. */
-export type ClaimedWebhook = Pick<WebhooksTable, 'id' | 'url' | 'secret' | 'headers' | 'active'>;
+export type ClaimedWebhook = Pick<
+  WebhooksTable,
+  | 'id'
+  | 'url'
+  | 'secret'
+  | 'headers'
+  | 'active'
+  | 'previous_secret'
+  | 'previous_secret_expires_at'
+  | 'rate_limit_per_second'
+>;
+
+const HOOK_COLUMNS = [
+  'id',
+  'url',
+  'secret',
+  'headers',
+  'active',
+  'previous_secret',
+  'previous_secret_expires_at',
+  'rate_limit_per_second',
+] as const satisfies readonly (keyof ClaimedWebhook)[];
 
 export interface Claim {
   deliveries: ClaimedDelivery[];
@@ -71,40 +93,32 @@ export async function claimWithWebhooks(db: Executor, o: ClaimOptions): Promise<
     if (deliveries.length === 0) return { deliveries, webhooks: new Map() };
     const hooks = await db
       .selectFrom('webhooks')
-      .select(['id', 'url', 'secret', 'headers', 'active'])
+      .select(HOOK_COLUMNS)
       .where('id', 'in', [...new Set(deliveries.map((d) => d.webhook_id))])
       .execute();
     return { deliveries, webhooks: new Map(hooks.map((h) => [h.id, h])) };
   }
   const { ctes, update } = claimStatement(db, o);
-  const result = await sql<
-    ClaimedDelivery & {
-      hook_id: string | null;
-      hook_url: string;
-      hook_secret: string | null;
-      hook_headers: string;
-      hook_active: number;
-    }
-  >`
+  // The webhook's columns come back prefixed (hook_url, …) beside the delivery's.
+  const hookColumns = sql.join(
+    HOOK_COLUMNS.map((c) => sql`w.${sql.ref(c)} as ${sql.ref(`hook_${c}`)}`),
+  );
+  const result = await sql<ClaimedDelivery & Record<`hook_${keyof ClaimedWebhook}`, unknown>>`
     with ${ctes}, claimed as (${update})
-    select claimed.*, w.id as hook_id, w.url as hook_url, w.secret as hook_secret,
-      w.headers as hook_headers, w.active as hook_active
+    select claimed.*, ${hookColumns}
     from claimed left join webhooks w on w.id = claimed.webhook_id
   `.execute(db);
   const deliveries: ClaimedDelivery[] = [];
   const webhooks = new Map<string, ClaimedWebhook>();
   for (const r of result.rows) {
-    const { hook_id, hook_url, hook_secret, hook_headers, hook_active, ...delivery } = r;
-    deliveries.push(delivery);
-    if (hook_id !== null) {
-      webhooks.set(hook_id, {
-        id: hook_id,
-        url: hook_url,
-        secret: hook_secret,
-        headers: hook_headers,
-        active: hook_active,
-      });
+    const delivery: Record<string, unknown> = {};
+    const hook: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(r)) {
+      if (key.startsWith('hook_')) hook[key.slice(5)] = value;
+      else delivery[key] = value;
     }
+    deliveries.push(delivery as ClaimedDelivery);
+    if (hook.id !== null) webhooks.set(hook.id as string, hook as ClaimedWebhook);
   }
   return { deliveries, webhooks };
 }
@@ -148,6 +162,6 @@ function claimStatement(db: Executor, o: ClaimOptions) {
       ${lock}
     )
     returning id, organization_id, webhook_id, event_id, event_type, ${deliveryBody()} as payload,
-      attempt_count, attempts_allowed, is_test`;
+      attempt_count, attempts_allowed, is_test, rate_slot`;
   return { ctes, update };
 }

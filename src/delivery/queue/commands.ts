@@ -106,6 +106,7 @@ export async function createTestDelivery(
     lease_owner: d.owner,
     lease_until: d.now + d.leaseMs,
     is_test: 1,
+    rate_slot: 0,
     created_at: d.now,
     updated_at: d.now,
     completed_at: null,

@@ -88,6 +88,7 @@ export function deliveryRows(
         lease_owner: null,
         lease_until: null,
         is_test: 0,
+        rate_slot: 0,
         created_at: now,
         updated_at: now,
         completed_at: null,

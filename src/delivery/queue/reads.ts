@@ -22,6 +22,7 @@ const WITH_BODY = [
   'lease_owner',
   'lease_until',
   'is_test',
+  'rate_slot',
   'created_at',
   'updated_at',
   'completed_at',
