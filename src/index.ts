@@ -13,10 +13,11 @@
  */
 
 /**
- * `verifyWebhookSignature(secret, rawBody, header)`: true when `header` is
- * `sha256=<hex HMAC-SHA256 of rawBody keyed by secret>` (the
- * `X-Webhook-Signature` header); compares in constant time, and any malformed
- * or missing header is false.
+ * `verifyWebhookSignature(secret, rawBody, header)`: true when `header` (the
+ * `X-Webhook-Signature` header) holds `sha256=<hex HMAC-SHA256 of rawBody
+ * keyed by secret>`. During a secret rotation it holds two values separated
+ * by a comma, and one match is enough; each comparison is constant time, and
+ * a missing header or one with any malformed value is false.
  *
  * `signPayload(secret, body)`: the `X-Webhook-Signature` value Hookdesk sends
  * for `body` (useful in receivers' tests).

@@ -119,14 +119,17 @@ forEachDialect(
         value: `Hookdesk/${VERSION}`,
         from: null,
       });
-      const sent = buildHeaders({
-        url: 'https://hooks.example.com/',
-        deliveryId: 'd-1',
-        eventType: 'ticket.created',
-        body: '{}',
-        secret: 'whsec_meta_test_0123456789',
-        customHeaders: { 'X-Team': 'support' },
-      });
+      const sent = buildHeaders(
+        {
+          url: 'https://hooks.example.com/',
+          deliveryId: 'd-1',
+          eventType: 'ticket.created',
+          body: '{}',
+          secrets: ['meta-test-secret-0123456789'],
+          customHeaders: { 'X-Team': 'support' },
+        },
+        Date.UTC(2026, 0, 15, 10, 30, 0, 999),
+      );
       expect(Object.keys(sent)).toEqual([
         'X-Team',
         ...deliveries.requestHeaders.map((r: any) => r.name.toLowerCase()),
@@ -136,6 +139,9 @@ forEachDialect(
       }
       expect(sent['x-webhook-event']).toBe('ticket.created');
       expect(sent['x-webhook-delivery']).toBe('d-1');
+      expect(sent['webhook-id']).toBe('d-1');
+      expect(sent['webhook-timestamp']).toBe(String(Date.UTC(2026, 0, 15, 10, 30, 0) / 1000));
+      expect(sent['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
     });
 
     it('is readable with an agent key too, and documented in the OpenAPI document', async () => {

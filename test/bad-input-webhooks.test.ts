@@ -13,11 +13,19 @@
  *   link-local, and IPv4-mapped, NAT64, 6to4, ISATAP and compatible forms of
  *   blocked IPv4; `localhost`, `*.internal`, `.local`, `.svc` in any case with
  *   or without trailing dots; credentials. Every one answers 400 naming `url`,
- *   and public look-alikes are still accepted.
+ *   and public look-alikes are still accepted;
+ * - signing secrets, rate limits and rotation: `secret` (create, PATCH and
+ *   `…/secret/rotate`), `rateLimitPerSecond` (create, PATCH) and
+ *   `overlapHours` (rotate) get listed wrong values and random JSON values.
+ *   The oracle is the contract (docs/api.md, "Webhooks" and "Rotating a
+ *   secret") and RFC 4648 base64, not the implementation: a wrong value
+ *   answers 400 naming exactly that field and leaves every table as it was
+ *   (the webhook's row included); a right one is stored as given.
  */
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import fc from 'fast-check';
 import { beforeAll, expect, it } from 'vitest';
+import { iso } from '../src/clock.js';
 import { MASKED_HEADER_VALUE } from '../src/webhooks/headers.js';
 import { forEachDialect } from './support/harness.js';
 import {
@@ -61,6 +69,9 @@ const MUST_REJECT = [
   'x-webhook-event',
   'x-webhook-delivery',
   'x-webhook-signature',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
 ];
 /** Hop-by-hop in RFC 2616 but harmless to send: either answer is fine. */
 const EITHER = ['proxy-authorization', 'proxy-authenticate'];
@@ -443,6 +454,141 @@ const PUBLIC_LOOKALIKES = [
 ];
 
 // ---------------------------------------------------------------------------
+// Secrets, rate limits and rotation
+
+const SECRET_RUNS = 150;
+const NUMBER_RUNS = 150;
+
+/** RFC 4648 base64 (standard alphabet, padded, no line breaks): its byte count, or null. */
+function base64Bytes(text: string): number | null {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) return null;
+  const bytes = Buffer.from(text, 'base64');
+  // Unused bits of the last character must be zero (RFC 4648, 3.5): one spelling per value.
+  return bytes.toString('base64') === text ? bytes.length : null;
+}
+
+/** Whether the contract accepts `value` as a webhook secret (`null` allowed where it means none). */
+function secretIsValid(value: unknown, nullAllowed: boolean): boolean {
+  if (value === null) return nullAllowed;
+  if (typeof value !== 'string') return false;
+  const length = [...value].length;
+  if (length < 16 || length > 500) return false;
+  if (!value.startsWith('whsec_')) return true;
+  const bytes = base64Bytes(value.slice('whsec_'.length));
+  return bytes !== null && bytes >= 24 && bytes <= 64;
+}
+
+const isIntegerIn = (value: unknown, min: number, max: number) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+const printable = fc.string({ unit: fc.constantFrom(...'abcXYZ019 -_+/=.~é€😀'), maxLength: 80 });
+/** Secrets near every edge: lengths, whsec_ byte counts, alphabets, padding, stray bits. */
+const secretValue: fc.Arbitrary<unknown> = fc.oneof(
+  {
+    arbitrary: fc
+      .integer({ min: 0, max: 100 })
+      .chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))
+      .map((b) => `whsec_${b64(b)}`),
+    weight: 6,
+  },
+  {
+    arbitrary: fc
+      .tuple(
+        fc.uint8Array({ minLength: 24, maxLength: 64 }),
+        fc.nat(),
+        fc.constantFrom('-', '_', ' ', '\n', '=', '!', '.', 'A=', '=A', '\u00e9'),
+      )
+      .map(([b, at, bad]) => {
+        const enc = b64(b);
+        const i = at % (enc.length + 1);
+        return `whsec_${enc.slice(0, i)}${bad}${enc.slice(i)}`;
+      }),
+    weight: 3,
+  },
+  {
+    // Padding dropped, or a last character with stray low bits.
+    arbitrary: fc
+      .tuple(fc.uint8Array({ minLength: 24, maxLength: 64 }), fc.boolean())
+      .map(([b, strip]) => {
+        const enc = b64(b);
+        if (strip) return `whsec_${enc.replace(/=+$/, '')}`;
+        const pad = enc.indexOf('=');
+        if (pad < 0) return `whsec_${enc}`;
+        const last = enc[pad - 1]!;
+        const bumped = last === 'z' ? 'y' : String.fromCharCode(last.charCodeAt(0) + 1);
+        return `whsec_${enc.slice(0, pad - 1)}${bumped}${enc.slice(pad)}`;
+      }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc
+      .uint8Array({ minLength: 24, maxLength: 64 })
+      .map((b) => `whsec_${Buffer.from(b).toString('base64url')}`),
+    weight: 2,
+  },
+  { arbitrary: fc.integer({ min: 0, max: 520 }).map((n) => 's'.repeat(n)), weight: 2 },
+  {
+    arbitrary: fc.oneof(
+      printable,
+      printable.map((t) => `whsec_${t}`),
+      printable.map((t) => `WHSEC_${t}`),
+    ),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.constantFrom<unknown>(
+      null,
+      true,
+      0,
+      1234567890123456,
+      [],
+      ['whsec_' + 'A'.repeat(32)],
+      {},
+      'whsec_',
+      'whsec_' + 'A'.repeat(32),
+      'whsec_' + 'A'.repeat(88),
+      'whsec_' + 'A'.repeat(86) + '==',
+      'whsec_' + 'A'.repeat(30) + '==',
+    ),
+    weight: 2,
+  },
+);
+
+/** Numbers near the bounds of both fields, and JSON values of every other type. */
+const numberValue: fc.Arbitrary<unknown> = fc.oneof(
+  { arbitrary: fc.integer({ min: -3, max: 3 }), weight: 3 },
+  { arbitrary: fc.integer({ min: 165, max: 171 }), weight: 3 },
+  { arbitrary: fc.integer({ min: 9_997, max: 10_003 }), weight: 3 },
+  { arbitrary: fc.integer(), weight: 2 },
+  { arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }), weight: 2 },
+  {
+    arbitrary: fc.constantFrom<unknown>(
+      null,
+      true,
+      false,
+      '5',
+      '24',
+      '',
+      1.5,
+      0.5,
+      -0.5,
+      1e21,
+      -1e21,
+      Number.MAX_SAFE_INTEGER,
+      [],
+      [5],
+      {},
+      { value: 5 },
+    ),
+    weight: 3,
+  },
+);
+
+const RATE_LIMIT = { min: 1, max: 10_000 };
+const OVERLAP = { min: 0, max: 168 };
+
+// ---------------------------------------------------------------------------
 
 forEachDialect('bad input: webhook headers and URLs', (h) => {
   useOfflineDelivery(h);
@@ -587,4 +733,195 @@ forEachDialect('bad input: webhook headers and URLs', (h) => {
       }
     }
   });
+
+  // -------------------------------------------------------------------------
+  // Secrets, rate limits and rotation
+
+  type Where = 'create' | 'patch' | 'rotate';
+  const KINDS = ['ticket', 'survey'] as const;
+  const rowOf = (id: string) =>
+    h.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const itemId = (kind: 'ticket' | 'survey') => bases[kind].item.split('/').at(-1)!;
+  /** One request setting `field` to `value` (an absent `value` leaves the field out). */
+  const setField = (kind: 'ticket' | 'survey', where: Where, field: string, value: unknown) => {
+    const fields = value === undefined ? {} : { [field]: value };
+    if (where === 'create')
+      return send('POST', bases[kind].collection, { ...baseBody(kind), ...fields });
+    if (where === 'patch') return send('PATCH', bases[kind].item, fields);
+    return send('POST', `${bases[kind].item}/secret/rotate`, fields);
+  };
+  /** 400 `validation_failed` naming exactly `field`, and the item's row as it was. */
+  const expectRefused = async (res: Res, field: string, before: unknown, label: string) => {
+    const full = `${label} -> ${res.statusCode} ${res.body.slice(0, 300)}`;
+    expect(res.statusCode, full).toBe(400);
+    const error = errorOf(res);
+    expect(error.code, full).toBe('validation_failed');
+    // A field may carry several problems (`must be integer`, `must be >= 1`): it alone is named.
+    expect([...new Set(error.fields)], full).toEqual([field]);
+    expect(await rowOf((before as { id: string }).id), full).toEqual(before);
+  };
+
+  const tenBytes = `whsec_${Buffer.alloc(10, 1).toString('base64')}`;
+  const hundredBytes = `whsec_${Buffer.alloc(100, 1).toString('base64')}`;
+  const WRONG: { field: string; where: Where[]; values: unknown[] }[] = [
+    {
+      field: 'secret',
+      where: ['create', 'patch', 'rotate'],
+      values: [
+        's'.repeat(15),
+        's'.repeat(501),
+        'whsec_this is not base64 at all',
+        tenBytes,
+        hundredBytes,
+        `whsec_${Buffer.alloc(32, 250).toString('base64url')}`,
+        // Base64 of 32 bytes ends `AQE=`: `AQF=` sets a bit that encodes nothing.
+        `whsec_${Buffer.alloc(32, 1).toString('base64').replace(/E=$/, 'F=')}`,
+        1234567890123456,
+        true,
+        ['whsec_' + 'A'.repeat(32)],
+        {},
+      ],
+    },
+    // On create and PATCH null means "no secret"; a rotation always sets one.
+    { field: 'secret', where: ['rotate'], values: [null] },
+    {
+      field: 'rateLimitPerSecond',
+      where: ['create', 'patch'],
+      values: [0, -1, 10_001, 1.5, '5', true, [], {}],
+    },
+    { field: 'overlapHours', where: ['rotate'], values: [-1, 169, 1.5, '24', null, true, [], {}] },
+    // Unknown fields are refused on rotate as on every other body.
+    { field: 'unexpected', where: ['rotate'], values: [1, 'x', null] },
+    { field: 'url', where: ['rotate'], values: [PUBLIC_WEBHOOK_URL] },
+  ];
+
+  it('refuses every listed wrong secret, rate limit, overlap and unknown field, changing nothing', async () => {
+    // The list agrees with the oracle of the property below.
+    for (const value of WRONG[0]!.values)
+      expect(secretIsValid(value, true), String(value)).toBe(false);
+    for (const kind of KINDS) {
+      for (const { field, where, values } of WRONG) {
+        for (const w of where) {
+          for (const value of values) {
+            const before = await rowOf(itemId(kind));
+            const res = await setField(kind, w, field, value);
+            await expectRefused(
+              res,
+              field,
+              before,
+              `${w} ${kind} ${field}=${JSON.stringify(value)}`,
+            );
+          }
+        }
+      }
+      // A rotate body that is not an object at all.
+      for (const body of [[], 'x', 5, null, true]) {
+        const before = await rowOf(itemId(kind));
+        const res = await send('POST', `${bases[kind].item}/secret/rotate`, body);
+        await expectRefused(res, '(root)', before, `rotate ${kind} body ${JSON.stringify(body)}`);
+      }
+      // Several wrong fields at once: every one is named, still nothing changes.
+      const before = await rowOf(itemId(kind));
+      const res = await send('POST', `${bases[kind].item}/secret/rotate`, {
+        secret: tenBytes,
+        overlapHours: 169,
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(errorOf(res).fields.sort()).toEqual(['overlapHours', 'secret']);
+      expect(await rowOf(itemId(kind))).toEqual(before);
+    }
+    await proc.expectHealthy(h);
+  });
+
+  it(
+    'accepts a secret exactly when the contract allows it, on create, PATCH and rotate',
+    async () => {
+      const plan = fc.record({
+        kind: fc.constantFrom(...KINDS),
+        where: fc.constantFrom<Where>('create', 'patch', 'rotate'),
+        value: secretValue,
+      });
+      await fc.assert(
+        fc.asyncProperty(plan, async ({ kind, where, value }) => {
+          const before = await rowOf(itemId(kind));
+          const valid =
+            secretIsValid(value, where !== 'rotate') &&
+            // A rotation needs a new secret.
+            !(where === 'rotate' && value === before.secret);
+          const res = await setField(kind, where, 'secret', value);
+          const label = `${where} ${kind} secret=${JSON.stringify(value)} (${valid ? 'valid' : 'invalid'})`;
+          if (!valid) {
+            await expectRefused(res, 'secret', before, label);
+            return;
+          }
+          expect(res.statusCode, `${label} -> ${res.body.slice(0, 300)}`).toBe(
+            where === 'create' ? 201 : 200,
+          );
+          const id = where === 'create' ? (res.json().id as string) : before.id;
+          expect((await rowOf(id)).secret, label).toBe(value);
+          if (where === 'rotate') expect(res.json().secret, label).toBe(value);
+          else expect(res.json().hasSecret, label).toBe(value !== null);
+          await cleanUp(res, kind, where === 'create' ? 'POST' : 'PATCH');
+        }),
+        fcParams(SECRET_RUNS),
+      );
+      watch.report('webhook secrets');
+      await proc.expectHealthy(h);
+    },
+    timeoutFor(SECRET_RUNS),
+  );
+
+  it(
+    'accepts rateLimitPerSecond and overlapHours exactly when they are integers in range',
+    async () => {
+      const plan = fc.record({
+        kind: fc.constantFrom(...KINDS),
+        target: fc.constantFrom<{ field: string; where: Where }>(
+          { field: 'rateLimitPerSecond', where: 'create' },
+          { field: 'rateLimitPerSecond', where: 'patch' },
+          { field: 'overlapHours', where: 'rotate' },
+        ),
+        value: numberValue,
+      });
+      await fc.assert(
+        fc.asyncProperty(plan, async ({ kind, target: { field, where }, value }) => {
+          const before = await rowOf(itemId(kind));
+          // JSON has no -0; what is sent is what JSON.stringify writes.
+          const sent: unknown = JSON.parse(JSON.stringify(value));
+          const valid =
+            field === 'overlapHours'
+              ? isIntegerIn(sent, OVERLAP.min, OVERLAP.max)
+              : sent === null || isIntegerIn(sent, RATE_LIMIT.min, RATE_LIMIT.max);
+          const res = await setField(kind, where, field, value);
+          const label = `${where} ${kind} ${field}=${JSON.stringify(value)} (${valid ? 'valid' : 'invalid'})`;
+          if (!valid) {
+            await expectRefused(res, field, before, label);
+            return;
+          }
+          expect(res.statusCode, `${label} -> ${res.body.slice(0, 300)}`).toBe(
+            where === 'create' ? 201 : 200,
+          );
+          if (field === 'rateLimitPerSecond') {
+            const id = where === 'create' ? (res.json().id as string) : before.id;
+            expect(res.json().rateLimitPerSecond, label).toBe(sent);
+            expect((await rowOf(id)).rate_limit_per_second, label).toBe(sent);
+          } else {
+            const hours = sent as number;
+            const expires =
+              before.secret !== null && hours > 0 ? h.clock.now() + hours * 3_600_000 : null;
+            expect(res.json().previousSecretExpiresAt, label).toBe(iso(expires));
+            expect(await rowOf(before.id), label).toMatchObject({
+              previous_secret: expires === null ? null : before.secret,
+              previous_secret_expires_at: expires,
+            });
+          }
+          await cleanUp(res, kind, where === 'create' ? 'POST' : 'PATCH');
+        }),
+        fcParams(NUMBER_RUNS),
+      );
+      watch.report('webhook rate limits and overlaps');
+      await proc.expectHealthy(h);
+    },
+    timeoutFor(NUMBER_RUNS),
+  );
 });

@@ -176,7 +176,7 @@ forEachDialect(
       const hook = await createWebhook(h, org, {
         url: receiver.url('/test-ok'),
         events: ['ticket.created'],
-        secret: 'whsec_test_0123456789',
+        secret: 'delivery-api-secret-0123456789',
       });
       const before = receiver.received.length;
       const res = await h.request({

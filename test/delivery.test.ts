@@ -23,7 +23,7 @@ forEachDialect(
     it('POSTs the exact body with the contract headers and a verifiable signature', async () => {
       receiver.respond = () => ({ status: 200, body: 'thanks' });
       const org = await h.createOrg();
-      const secret = 'whsec_0123456789abcdef';
+      const secret = 'delivery-secret-0123456789abcdef';
       const hook = await createWebhook(h, org, {
         url: receiver.url('/exact'),
         events: ['ticket.created'],

@@ -114,7 +114,16 @@ const CASES: Case[] = [
   { rule: 'unknown fields are refused', body: { secretKey: SECRET }, field: 'secretKey' },
 ];
 
-const STANDARD = ['Content-Type', 'X-Webhook-Event', 'X-Webhook-Delivery', 'X-Webhook-Signature'];
+const STANDARD = [
+  'Content-Type',
+  'X-Webhook-Event',
+  'X-Webhook-Delivery',
+  'X-Webhook-Signature',
+  // Standard Webhooks, in any case.
+  'webhook-id',
+  'Webhook-Timestamp',
+  'WEBHOOK-SIGNATURE',
+];
 const HOP_BY_HOP = [
   'Host',
   'Content-Length',

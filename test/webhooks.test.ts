@@ -15,8 +15,9 @@ import {
 
 const RESOURCE_KEYS = [
   ...['active', 'consecutiveFailures', 'createdAt', 'disabledAt', 'disabledReason', 'events'],
-  ...['hasSecret', 'headers', 'id', 'lastDeliveryAt', 'name', 'organizationId', 'retryPolicy'],
-  ...['surveyId', 'updatedAt', 'url'],
+  ...['hasSecret', 'headers', 'id', 'lastDeliveryAt', 'name', 'organizationId'],
+  ...['previousSecretExpiresAt', 'rateLimitPerSecond', 'retryPolicy', 'surveyId', 'updatedAt'],
+  ...['url'],
 ];
 
 forEachDialect('ticket webhooks', (h) => {

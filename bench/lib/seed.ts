@@ -12,7 +12,7 @@ import type { DatabaseHandle } from '../../src/db/dialect.js';
 import { newId } from '../../src/ids.js';
 import { createOrganization } from '../../src/orgs/organizations.js';
 
-export const BENCH_SECRET = 'whsec_bench_0123456789abcdef';
+export const BENCH_SECRET = 'bench-secret-0123456789abcdef';
 export const DEFAULT_POLICY = [1, 5, 30, 300, 1800, 7200];
 
 export interface Org {

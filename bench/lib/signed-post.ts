@@ -61,14 +61,17 @@ export function receiverAgent(caFile: string): Agent {
 export async function signedPost(row: SignedRow, agent: Agent): Promise<boolean> {
   const res = await request(row.url, {
     method: 'POST',
-    headers: buildHeaders({
-      url: row.url,
-      deliveryId: row.id,
-      eventType: row.eventType,
-      body: row.payload,
-      secret: row.secret,
-      customHeaders: JSON.parse(row.headers) as Record<string, string>,
-    }),
+    headers: buildHeaders(
+      {
+        url: row.url,
+        deliveryId: row.id,
+        eventType: row.eventType,
+        body: row.payload,
+        secrets: row.secret === null ? [] : [row.secret],
+        customHeaders: JSON.parse(row.headers) as Record<string, string>,
+      },
+      Date.now(),
+    ),
     body: row.payload,
     dispatcher: agent,
   });

@@ -36,7 +36,7 @@ export interface RequestHeader {
   name: string;
   /** The same on every request, or null when it comes `from` the delivery. */
   value: string | null;
-  from: 'event_type' | 'delivery_id' | 'signature' | null;
+  from: 'event_type' | 'delivery_id' | 'attempt_start' | 'signature' | 'standard_signature' | null;
 }
 
 export interface Meta {

@@ -66,10 +66,16 @@ const RequestHeaderSchema = Type.Object({
   value: Nullable(Type.String({ description: 'The same on every request.' })),
   from: Nullable(
     Type.Union(
-      [Type.Literal('event_type'), Type.Literal('delivery_id'), Type.Literal('signature')],
+      [
+        Type.Literal('event_type'),
+        Type.Literal('delivery_id'),
+        Type.Literal('attempt_start'),
+        Type.Literal('signature'),
+        Type.Literal('standard_signature'),
+      ],
       {
         description:
-          "Where the value comes from otherwise: the delivery's event type or id, or the signature (sent only when the webhook has a secret).",
+          "Where the value comes from otherwise: the delivery's event type or id, the attempt's start in Unix seconds, or a signature (`signature`: X-Webhook-Signature, `standard_signature`: webhook-signature; sent only when the webhook has a secret).",
       },
     ),
   ),

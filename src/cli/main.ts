@@ -135,7 +135,7 @@ Plain HTTP on loopback, for development: let Hookdesk deliver to it with
 and a webhook whose url is http://127.0.0.1:4000/hooks.
 
 Example:
-  hookdesk listen --secret whsec_test_1234567890`,
+  hookdesk listen --secret local-test-secret-1234`,
   )
   .action(async (opts: { port: number; host: string; secret?: string; status: number }) =>
     runListen(opts),

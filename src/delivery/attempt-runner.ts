@@ -13,6 +13,7 @@ import type { ClaimedDelivery, ClaimedWebhook } from './queue/claim.js';
 import { cancelClaimed } from './queue/commands.js';
 import { OutcomeRecorder } from './recorder.js';
 import { sendAttempt, type AttemptResult } from './sender.js';
+import { signingSecrets } from './signing-secrets.js';
 import { heard, type WorkerEvents } from './worker-events.js';
 
 export interface AttemptRunnerDeps {
@@ -76,7 +77,9 @@ export class AttemptRunner {
           deliveryId: delivery.id,
           eventType: delivery.event_type,
           body: delivery.payload,
-          secret: hook.secret,
+          // Decided on the injected clock, so a rotated secret stops signing
+          // exactly at its expiry; `webhook-timestamp` is the attempt's own start.
+          secrets: signingSecrets(hook, clock.now()),
           customHeaders: JSON.parse(hook.headers) as Record<string, string>,
         },
         { dispatcher: this.deps.dispatcher, timeoutMs: this.opts.timeoutMs },

@@ -1,7 +1,8 @@
 /**
  * One delivery attempt over HTTPS (docs/webhooks.md, "The request"): the exact
- * headers, a whole-request timeout, no redirects, and at most 4,096 bytes of
- * the response body read (the rest is not read: the stream is destroyed).
+ * headers (signed once per attempt, ./signature.ts), a whole-request timeout,
+ * no redirects, and at most 4,096 bytes of the response body read (the rest
+ * is not read: the stream is destroyed).
  *
  * What the receiver sent is kept as text that both databases store alike
  * (`storableText`): PostgreSQL refuses U+0000 in a text column, and an
@@ -9,7 +10,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { VERSION } from '../version.js';
-import { signPayload } from './signature.js';
+import { signatureHeader, standardSignatureHeader } from './signature.js';
 
 export const RESPONSE_BODY_LIMIT = 4096;
 const USER_AGENT = `Hookdesk/${VERSION}`;
@@ -19,7 +20,12 @@ export interface OutgoingRequest {
   deliveryId: string;
   eventType: string;
   body: string;
-  secret: string | null;
+  /**
+   * The secrets that sign this attempt, newest first (./signing-secrets.ts,
+   * `signingSecrets`): two while a rotated secret's overlap lasts, none for an
+   * unsigned webhook.
+   */
+  secrets: readonly string[];
   customHeaders: Record<string, string>;
 }
 
@@ -39,14 +45,20 @@ export interface AttemptResult {
   error: AttemptError | null;
 }
 
-/** Where a standard header's value comes from when it is not the same on every request. */
-export type HeaderSource = 'event_type' | 'delivery_id' | 'signature';
+/**
+ * Where a standard header's value comes from when it is not the same on every
+ * request: the delivery's event type or id, the attempt's start (Unix
+ * seconds), or one of the two signatures.
+ */
+export type HeaderSource =
+  'event_type' | 'delivery_id' | 'attempt_start' | 'signature' | 'standard_signature';
 
 /**
- * The headers Hookdesk sets on every delivery, in the order sent. A webhook's
- * custom headers may not name any of them (webhooks/headers.ts), and the
- * console shows them from `GET /api/meta`. The signature is sent only when
- * the webhook has a secret.
+ * The headers Hookdesk sets on every delivery, in the order sent: its own,
+ * then the three Standard Webhooks headers (`webhook-id` is the delivery id,
+ * like `X-Webhook-Delivery`). A webhook's custom headers may not name any of
+ * them (webhooks/headers.ts), and the console shows them from
+ * `GET /api/meta`. The signatures are sent only when the webhook has a secret.
  */
 export const DELIVERY_HEADERS = [
   { name: 'Content-Type', value: 'application/json' },
@@ -54,28 +66,51 @@ export const DELIVERY_HEADERS = [
   { name: 'X-Webhook-Delivery', from: 'delivery_id' },
   { name: 'User-Agent', value: USER_AGENT },
   { name: 'X-Webhook-Signature', from: 'signature' },
+  { name: 'webhook-id', from: 'delivery_id' },
+  { name: 'webhook-timestamp', from: 'attempt_start' },
+  { name: 'webhook-signature', from: 'standard_signature' },
 ] as const satisfies readonly (
   { name: string; value: string } | { name: string; from: HeaderSource }
 )[];
 
-function headerValue(from: HeaderSource, req: OutgoingRequest): string | null {
+/** The lower-case names, computed once rather than at every attempt. */
+const SENT = DELIVERY_HEADERS.map((h) => ({ ...h, key: h.name.toLowerCase() }));
+const SENT_KEYS: ReadonlySet<string> = new Set(SENT.map((h) => h.key));
+
+function headerValue(from: HeaderSource, req: OutgoingRequest, timestamp: string): string | null {
   switch (from) {
     case 'event_type':
       return req.eventType;
     case 'delivery_id':
       return req.deliveryId;
+    case 'attempt_start':
+      return timestamp;
     case 'signature':
-      return req.secret === null ? null : signPayload(req.secret, req.body);
+      return req.secrets.length === 0 ? null : signatureHeader(req.secrets, req.body);
+    case 'standard_signature':
+      return req.secrets.length === 0
+        ? null
+        : standardSignatureHeader(req.secrets, req.deliveryId, timestamp, req.body);
   }
 }
 
-export function buildHeaders(req: OutgoingRequest): Record<string, string> {
-  // Custom headers first: the standard ones below can never be overridden
-  // (validation rejects them too; this is the second line).
-  const headers: Record<string, string> = { ...req.customHeaders };
-  for (const header of DELIVERY_HEADERS) {
-    const value = 'value' in header ? header.value : headerValue(header.from, req);
-    if (value !== null) headers[header.name.toLowerCase()] = value;
+/**
+ * The request's headers for an attempt starting at `startedAt` (epoch ms,
+ * the attempt's recorded start): `webhook-timestamp` is that instant in
+ * whole Unix seconds, and both signatures are computed here, once.
+ */
+export function buildHeaders(req: OutgoingRequest, startedAt: number): Record<string, string> {
+  const timestamp = String(Math.floor(startedAt / 1000));
+  // Custom headers first; the standard ones can never be overridden. Validation
+  // refuses their names; this is the second line, also for a webhook stored
+  // before a name was reserved (a `Webhook-Id` of any case would otherwise go
+  // out beside ours).
+  const headers: Record<string, string> = {};
+  for (const name in req.customHeaders)
+    if (!SENT_KEYS.has(name.toLowerCase())) headers[name] = req.customHeaders[name]!;
+  for (const header of SENT) {
+    const value = 'value' in header ? header.value : headerValue(header.from, req, timestamp);
+    if (value !== null) headers[header.key] = value;
   }
   return headers;
 }
@@ -111,7 +146,7 @@ export async function sendAttempt(req: OutgoingRequest, opts: SendOptions): Prom
   try {
     const res = await request(req.url, {
       method: 'POST',
-      headers: buildHeaders(req),
+      headers: buildHeaders(req, startedAt),
       body: req.body,
       dispatcher: opts.dispatcher,
       // One precise deadline for the whole request (connect, TLS, headers, body);

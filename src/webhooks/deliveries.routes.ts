@@ -31,6 +31,7 @@ import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
 import { errorResponses } from '../http/schemas.js';
 import { queryTimestamp } from '../http/validation.js';
 import { newId } from '../ids.js';
+import { signingSecrets } from './secrets.js';
 import { getSurveyScope, getWebhookInScope, type WebhookScope } from './webhooks.repository.js';
 
 const Id = Type.String({ maxLength: 100 });
@@ -195,7 +196,7 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
               deliveryId: claimed.id,
               eventType: TEST_EVENT_TYPE,
               body: claimed.payload,
-              secret: hook.secret,
+              secrets: signingSecrets(hook, now),
               customHeaders: JSON.parse(hook.headers) as Record<string, string>,
             },
             { dispatcher: deps.delivery.dispatcher, timeoutMs: deps.delivery.timeoutMs },

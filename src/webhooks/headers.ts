@@ -24,7 +24,9 @@ const BEYOND_LATIN1 = /[\u0100-\uffff]/;
 
 /** Lower-case names a webhook may not set. */
 export const RESERVED_HEADERS: ReadonlySet<string> = new Set([
-  // Set on every delivery.
+  // Set on every delivery, the Standard Webhooks ones (webhook-id,
+  // webhook-timestamp, webhook-signature) included: a receiver's verifier
+  // reads them, so a second value would break its check.
   ...DELIVERY_HEADERS.map((h) => h.name.toLowerCase()),
   // Hop-by-hop and framing.
   'host',

@@ -9,7 +9,8 @@ import { checkWebhookUrl, type EgressPolicy } from '../egress/index.js';
 import { Problems, type FieldProblem } from '../errors.js';
 import { toFieldProblems } from '../http/validation.js';
 import { checkHeaders } from './headers.js';
-import type { WebhookKind } from './webhooks.schemas.js';
+import { whsecProblem } from './secrets.js';
+import { DEFAULT_OVERLAP_HOURS, type WebhookKind } from './webhooks.schemas.js';
 
 export const DEFAULT_RETRY_POLICY: readonly number[] = Object.freeze([1, 5, 30, 300, 1800, 7200]);
 export const DEFAULT_SURVEY_EVENTS: readonly string[] = Object.freeze([
@@ -25,6 +26,8 @@ export interface WebhookFields {
   headers: Record<string, string>;
   active: boolean;
   retryPolicy: number[];
+  /** Null: unlimited. */
+  rateLimitPerSecond: number | null;
 }
 
 export type WebhookPatch = Partial<WebhookFields>;
@@ -44,8 +47,16 @@ function schemaProblems(request: FastifyRequest): FieldProblem[] {
 
 type Sink = Pick<Problems, 'add'>;
 
+/** A secret claiming the Standard Webhooks form must be one (create, PATCH and rotate alike). */
+function checkSecret(body: Record<string, unknown>, problems: Sink): void {
+  if (typeof body.secret !== 'string') return;
+  const problem = whsecProblem(body.secret);
+  if (problem !== null) problems.add('secret', problem);
+}
+
 /** Code-checked rules; each only looks at values of the right shape, the schema reports the rest. */
 function checkRules(body: Record<string, unknown>, rules: InputRules, problems: Sink): void {
+  checkSecret(body, problems);
   if (typeof body.url === 'string') {
     const checked = checkWebhookUrl(body.url, rules.egress);
     if (!checked.ok) problems.add('url', checked.reason, checked.code);
@@ -65,14 +76,17 @@ function checkRules(body: Record<string, unknown>, rules: InputRules, problems: 
  * a field the schema already rejected is left out, so each field is reported
  * once with its most basic problem.
  */
-function checkBody(request: FastifyRequest, rules: InputRules): void {
+function checkBody(
+  request: FastifyRequest,
+  check: (body: Record<string, unknown>, problems: Sink) => void,
+): void {
   const fromSchema = schemaProblems(request);
   const problems = new Problems();
   for (const p of fromSchema) problems.add(p.field, p.message);
   const flagged = new Set(fromSchema.map((p) => p.field));
   const body: unknown = request.body;
   if (isObject(body)) {
-    checkRules(body, rules, {
+    check(body, {
       add: (field, message, code) => {
         if (!flagged.has(field)) problems.add(field, message, code);
       },
@@ -83,7 +97,7 @@ function checkBody(request: FastifyRequest, rules: InputRules): void {
 
 /** A checked create body with its defaults filled in. */
 export function checkCreateBody(request: FastifyRequest, rules: InputRules): WebhookFields {
-  checkBody(request, rules);
+  checkBody(request, (body, problems) => checkRules(body, rules, problems));
   // The schema held: name and url are present, and so are a ticket webhook's events.
   const input = request.body as WebhookPatch & Pick<WebhookFields, 'name' | 'url'>;
   return {
@@ -94,13 +108,30 @@ export function checkCreateBody(request: FastifyRequest, rules: InputRules): Web
     headers: input.headers ?? {},
     active: input.active ?? true,
     retryPolicy: input.retryPolicy ?? [...DEFAULT_RETRY_POLICY],
+    rateLimitPerSecond: input.rateLimitPerSecond ?? null,
   };
 }
 
 /** A checked PATCH body: only the fields present. */
 export function checkPatchBody(request: FastifyRequest, rules: InputRules): WebhookPatch {
-  checkBody(request, rules);
+  checkBody(request, (body, problems) => checkRules(body, rules, problems));
   return request.body as WebhookPatch;
+}
+
+/** A rotation: the new secret (null: generate one) and the overlap of the one it replaces. */
+export interface RotateInput {
+  secret: string | null;
+  overlapHours: number;
+}
+
+/** A checked `…/secret/rotate` body; an absent body arrives here as `{}` (see the route). */
+export function checkRotateBody(request: FastifyRequest): RotateInput {
+  checkBody(request, checkSecret);
+  const input = request.body as Partial<RotateInput>;
+  return {
+    secret: input.secret ?? null,
+    overlapHours: input.overlapHours ?? DEFAULT_OVERLAP_HOURS,
+  };
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

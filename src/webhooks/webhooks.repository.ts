@@ -3,16 +3,18 @@
  * webhooks (`surveyId: null`) or one of its surveys' webhooks. A webhook
  * outside the scope does not exist (404). The secret and the custom header
  * values never leave this module except to the delivery engine, which reads
- * the row itself.
+ * the row itself (a rotated secret is shown once, by rotation.ts).
  */
 import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
 import type { Executor, WebhooksTable } from '../db/schema.js';
 import { cancelPendingDeliveries } from '../delivery/queue/commands.js';
+import { wakeWorkers } from '../delivery/wake.js';
 import { AppError, notFound } from '../errors.js';
 import { keysetPage, type PageRequest } from '../http/pagination.js';
 import { newId } from '../ids.js';
 import { maskHeaders, unmaskHeaders } from './headers.js';
+import { signingSecrets } from './secrets.js';
 import type { WebhookFields, WebhookPatch } from './webhooks.input.js';
 
 export { DEFAULT_RETRY_POLICY } from './webhooks.input.js';
@@ -33,9 +35,11 @@ export interface WebhookDto {
   url: string;
   events: string[];
   hasSecret: boolean;
+  previousSecretExpiresAt: string | null;
   headers: Record<string, string>;
   active: boolean;
   retryPolicy: number[];
+  rateLimitPerSecond: number | null;
   consecutiveFailures: number;
   disabledAt: string | null;
   disabledReason: string | null;
@@ -48,8 +52,13 @@ function parseHeaders(row: WebhooksTable): Record<string, string> {
   return JSON.parse(row.headers) as Record<string, string>;
 }
 
-/** Header values are write-only (masked), like the secret, which only shows as `hasSecret`. */
-export function toWebhookDto(row: WebhooksTable): WebhookDto {
+/**
+ * Header values are write-only (masked), like the secret, which only shows as
+ * `hasSecret`. The previous secret's expiry shows only while it still signs
+ * at `now`, by the rule the delivery engine signs with.
+ */
+export function toWebhookDto(row: WebhooksTable, now: number): WebhookDto {
+  const previousSigns = signingSecrets(row, now).length > 1;
   return {
     id: row.id,
     organizationId: row.organization_id,
@@ -58,9 +67,11 @@ export function toWebhookDto(row: WebhooksTable): WebhookDto {
     url: row.url,
     events: JSON.parse(row.events) as string[],
     hasSecret: row.secret !== null,
+    previousSecretExpiresAt: previousSigns ? iso(row.previous_secret_expires_at) : null,
     headers: maskHeaders(parseHeaders(row)),
     active: row.active === 1,
     retryPolicy: JSON.parse(row.retry_policy) as number[],
+    rateLimitPerSecond: row.rate_limit_per_second,
     consecutiveFailures: row.consecutive_failures,
     disabledAt: iso(row.disabled_at),
     disabledReason: row.disabled_reason,
@@ -90,7 +101,9 @@ async function findWebhookInScope(
   db: Executor,
   scope: WebhookScope,
   id: string,
+  lock: boolean,
 ): Promise<WebhooksTable | undefined> {
+  // Locked FOR NO KEY UPDATE, as the delivery engine locks it: inserts of deliveries go on.
   return db
     .selectFrom('webhooks')
     .selectAll()
@@ -99,16 +112,22 @@ async function findWebhookInScope(
       scope.surveyId === null ? eb('survey_id', 'is', null) : eb('survey_id', '=', scope.surveyId),
     )
     .where('id', '=', id)
+    .$if(lock, (q) => q.forNoKeyUpdate())
     .executeTakeFirst();
 }
 
-/** 404 when the webhook does not exist in the scope (another organization's, survey's, or kind). */
+/**
+ * 404 when the webhook does not exist in the scope (another organization's,
+ * survey's, or kind). `lock` holds its row until commit (only where writers
+ * are concurrent: pass the dialect's `concurrentWriters`).
+ */
 export async function getWebhookInScope(
   db: Executor,
   scope: WebhookScope,
   id: string,
+  opts: { lock?: boolean } = {},
 ): Promise<WebhooksTable> {
-  const row = await findWebhookInScope(db, scope, id);
+  const row = await findWebhookInScope(db, scope, id, opts.lock ?? false);
   if (!row) throw notFound('Webhook');
   return row;
 }
@@ -217,7 +236,7 @@ export async function createWebhook(
     last_delivery_at: null,
     previous_secret: null,
     previous_secret_expires_at: null,
-    rate_limit_per_second: null,
+    rate_limit_per_second: input.rateLimitPerSecond,
     rate_next_at: null,
     created_at: now,
     updated_at: now,
@@ -231,7 +250,12 @@ type Settings = Omit<
   'id' | 'organization_id' | 'survey_id' | 'last_delivery_at' | 'created_at' | 'updated_at'
 >;
 
-/** The settings after a patch. Activating an inactive webhook re-enables it from scratch. */
+/**
+ * The settings after a patch. Activating an inactive webhook re-enables it
+ * from scratch. A secret in a PATCH (a value or null) applies at once: any
+ * previous secret still in its overlap stops signing (rotation.ts keeps one).
+ * A new rate limit starts a fresh schedule.
+ */
 function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
   const next: Settings = {
     name: patch.name ?? current.name,
@@ -246,11 +270,16 @@ function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
     consecutive_failures: current.consecutive_failures,
     disabled_at: current.disabled_at,
     disabled_reason: current.disabled_reason,
-    previous_secret: current.previous_secret,
-    previous_secret_expires_at: current.previous_secret_expires_at,
+    previous_secret: patch.secret === undefined ? current.previous_secret : null,
+    previous_secret_expires_at:
+      patch.secret === undefined ? current.previous_secret_expires_at : null,
     rate_limit_per_second: current.rate_limit_per_second,
     rate_next_at: current.rate_next_at,
   };
+  if (rateLimitChanges(current, patch)) {
+    next.rate_limit_per_second = patch.rateLimitPerSecond!;
+    next.rate_next_at = null;
+  }
   if (patch.active === false) next.active = 0;
   if (patch.active === true && current.active === 0) {
     Object.assign(next, {
@@ -263,7 +292,33 @@ function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
   return next;
 }
 
-/** Deactivating cancels the webhook's pending deliveries in the same transaction. */
+function rateLimitChanges(current: WebhooksTable, patch: WebhookPatch): boolean {
+  return (
+    patch.rateLimitPerSecond !== undefined &&
+    patch.rateLimitPerSecond !== current.rate_limit_per_second
+  );
+}
+
+/**
+ * Deliveries waiting for a start the old rate limit gave them (`rate_slot`)
+ * become due now and uncharged, so a changed limit applies at once: the
+ * worker charges them afresh under the new one.
+ */
+async function releaseRateSlots(trx: Executor, webhookId: string, now: number): Promise<void> {
+  const result = await trx
+    .updateTable('deliveries')
+    .set({ next_attempt_at: now, rate_slot: 0, updated_at: now })
+    .where('webhook_id', '=', webhookId)
+    .where('status', '=', 'pending')
+    .where('rate_slot', '=', 1)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) > 0) await wakeWorkers(trx);
+}
+
+/**
+ * Deactivating cancels the webhook's pending deliveries, and a new rate
+ * limit releases the starts the old one reserved, in the same transaction.
+ */
 export async function updateWebhook(
   trx: Executor,
   clock: Clock,
@@ -286,6 +341,11 @@ export async function updateWebhook(
     .set({ ...changes, updated_at: now })
     .where('id', '=', id)
     .execute();
+  // After the row's update: a worker charging the old limit holds that row's lock
+  // (delivery/queue/rate.ts), so the starts it reserved are committed, and released, by now.
+  if (rateLimitChanges(current, patch) && patch.active !== false) {
+    await releaseRateSlots(trx, id, now);
+  }
   return { ...current, ...changes, updated_at: now };
 }
 

@@ -2,17 +2,24 @@
  * Managing outgoing webhooks (docs/api.md, "Webhooks"): ticket webhooks under
  * `/api/webhooks` and survey webhooks under `/api/surveys/:surveyId/webhooks`,
  * both from one route factory over a scope. Admin keys only. Deliveries, tests
- * and retries live in deliveries.routes.ts.
+ * and retries live in deliveries.routes.ts; rotating the secret is rotation.ts.
  */
 import { Type, type TProperties } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
+import { iso } from '../clock.js';
 import type { Executor } from '../db/schema.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, pageRequest, toPage } from '../http/pagination.js';
 import { ErrorResponse, errorResponses } from '../http/schemas.js';
-import { checkCreateBody, checkPatchBody, type InputRules } from './webhooks.input.js';
+import { rotateSecret } from './rotation.js';
+import {
+  checkCreateBody,
+  checkPatchBody,
+  checkRotateBody,
+  type InputRules,
+} from './webhooks.input.js';
 import {
   createWebhook,
   deleteWebhook,
@@ -25,6 +32,8 @@ import {
 } from './webhooks.repository.js';
 import {
   ListQuery,
+  RotateAnswerSchema,
+  RotateBodySchema,
   WebhookSchema,
   createBodySchema,
   patchBodySchema,
@@ -99,7 +108,8 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
       const scope = await spec.scopeOf(db, request);
       const page = pageRequest(request.query);
       const rows = await listWebhooks(db, scope, page, request.query.active);
-      return toPage(rows, page.limit, toWebhookDto);
+      const now = clock.now();
+      return toPage(rows, page.limit, (row) => toWebhookDto(row, now));
     },
   );
 
@@ -125,7 +135,7 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
           maxPerOrganization: deps.config.maxWebhooksPerOrganization,
         });
       });
-      return reply.status(201).send(toWebhookDto(row));
+      return reply.status(201).send(toWebhookDto(row, clock.now()));
     },
   );
 
@@ -137,7 +147,7 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
     },
     async (request) => {
       const scope = await spec.scopeOf(db, request);
-      return toWebhookDto(await getWebhookInScope(db, scope, param(request, 'id')));
+      return toWebhookDto(await getWebhookInScope(db, scope, param(request, 'id')), clock.now());
     },
   );
 
@@ -159,7 +169,37 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
       const row = await db
         .transaction()
         .execute((trx) => updateWebhook(trx, clock, scope, param(request, 'id'), patch));
-      return toWebhookDto(row);
+      return toWebhookDto(row, clock.now());
+    },
+  );
+
+  app.post(
+    `${item}/secret/rotate`,
+    {
+      config,
+      attachValidation: true,
+      // The body is optional: an absent one is checked as `{}`, which the schema accepts.
+      preValidation: async (request) => {
+        if (request.body === undefined) request.body = {};
+      },
+      schema: {
+        tags,
+        summary: 'Rotate the signing secret, keeping the old one signing for an overlap',
+        params: itemParams,
+        body: RotateBodySchema,
+        response: { 200: RotateAnswerSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const input = checkRotateBody(request);
+      const scope = await spec.scopeOf(db, request);
+      const rotated = await db
+        .transaction()
+        .execute((trx) => rotateSecret(trx, clock, scope, param(request, 'id'), input));
+      return {
+        secret: rotated.secret,
+        previousSecretExpiresAt: iso(rotated.previousSecretExpiresAt),
+      };
     },
   );
 

@@ -16,6 +16,15 @@ export const MAX_HEADERS = 20;
 export const MAX_RETRIES = 10;
 export const MIN_RETRY_DELAY_S = 1;
 export const MAX_RETRY_DELAY_S = 604_800;
+export const MIN_RATE_LIMIT_PER_SECOND = 1;
+export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
+export const DEFAULT_OVERLAP_HOURS = 24;
+export const MAX_OVERLAP_HOURS = 168;
+
+const SECRET_LENGTH = { minLength: 16, maxLength: 500 } as const;
+const SECRET_RULES =
+  '16–500 characters; one starting with `whsec_` must be `whsec_` and standard base64 of 24–64 bytes ' +
+  '(a Standard Webhooks secret).';
 
 export const WebhookSchema = Type.Object({
   id: Uuid,
@@ -25,11 +34,18 @@ export const WebhookSchema = Type.Object({
   url: Type.String(),
   events: Type.Array(Type.String()),
   hasSecret: Type.Boolean(),
+  previousSecretExpiresAt: Type.Union([Timestamp, Type.Null()], {
+    description:
+      'While the secret before the last rotation still signs deliveries: when it stops. Null otherwise.',
+  }),
   headers: Type.Record(Type.String(), Type.String(), {
     description: `Custom header names; values are write-only and always shown as \`${MASKED_HEADER_VALUE}\`.`,
   }),
   active: Type.Boolean(),
   retryPolicy: Type.Array(Type.Integer()),
+  rateLimitPerSecond: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Attempts started per second at most, across all workers; null: unlimited.',
+  }),
   consecutiveFailures: Type.Integer(),
   disabledAt: Nullable(Timestamp),
   disabledReason: Nullable(Type.String()),
@@ -57,9 +73,11 @@ function fields(kind: WebhookKind) {
     secret: Type.Unsafe<string | null>({
       type: 'string',
       nullable: true,
-      minLength: 16,
-      maxLength: 500,
-      description: 'Signing secret; never returned. `null` removes it.',
+      ...SECRET_LENGTH,
+      description:
+        `Signing secret, ${SECRET_RULES} Never returned. In a PATCH a new value or \`null\` ` +
+        '(no secret) applies at once and ends the overlap of a previous secret; ' +
+        '`POST …/secret/rotate` changes it with an overlap.',
     }),
     headers: Type.Record(Type.String(), Type.String({ maxLength: 1000 }), {
       maxProperties: MAX_HEADERS,
@@ -76,6 +94,15 @@ function fields(kind: WebhookKind) {
         description: 'Delays in seconds before each retry; empty means no retries.',
       },
     ),
+    rateLimitPerSecond: Type.Unsafe<number | null>({
+      type: 'integer',
+      nullable: true,
+      minimum: MIN_RATE_LIMIT_PER_SECOND,
+      maximum: MAX_RATE_LIMIT_PER_SECOND,
+      description:
+        'At most this many attempts start per second, across all workers; `null` (the default): unlimited. ' +
+        'A change applies at once, also to deliveries already waiting for the old limit.',
+    }),
   };
 }
 
@@ -90,6 +117,7 @@ export function createBodySchema(kind: WebhookKind): TObject {
       headers: Type.Optional(f.headers),
       active: Type.Optional(f.active),
       retryPolicy: Type.Optional(f.retryPolicy),
+      rateLimitPerSecond: Type.Optional(f.rateLimitPerSecond),
     },
     { additionalProperties: false },
   );
@@ -106,10 +134,46 @@ export function patchBodySchema(kind: WebhookKind): TObject {
       headers: Type.Optional(f.headers),
       active: Type.Optional(f.active),
       retryPolicy: Type.Optional(f.retryPolicy),
+      rateLimitPerSecond: Type.Optional(f.rateLimitPerSecond),
     },
     { additionalProperties: false },
   );
 }
+
+/** `POST …/{id}/secret/rotate`; the body may be absent or empty. */
+export const RotateBodySchema = Type.Object(
+  {
+    secret: Type.Optional(
+      Type.String({
+        ...SECRET_LENGTH,
+        description:
+          `The new secret, ${SECRET_RULES} Not the current one. ` +
+          'Default: a generated `whsec_` secret (32 random bytes).',
+      }),
+    ),
+    overlapHours: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_OVERLAP_HOURS,
+        description:
+          'How long the secret being replaced still signs deliveries, beside the new one. ' +
+          `0: not at all. Default ${DEFAULT_OVERLAP_HOURS}.`,
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'Optional: an absent or empty body is the same as `{}`.',
+  },
+);
+
+export const RotateAnswerSchema = Type.Object({
+  secret: Type.String({ description: 'The new secret. Shown in this answer only, never again.' }),
+  previousSecretExpiresAt: Type.Union([Timestamp, Type.Null()], {
+    description:
+      'When the replaced secret stops signing; null when it does not sign at all (no overlap, or there was no secret).',
+  }),
+});
 
 export const ListQuery = Type.Object(
   { ...PageQuery, active: Type.Optional(Type.Boolean()) },

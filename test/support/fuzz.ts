@@ -1067,7 +1067,8 @@ const webhookFields = (kind: 'ticket' | 'survey') => ({
   events: fc.subarray([...(kind === 'ticket' ? TICKET_EVENT_TYPES : SURVEY_EVENT_TYPES)], {
     minLength: 1,
   }),
-  secret: fc.option(fc.stringMatching(/^whsec_[a-zA-Z0-9]{16,40}$/), { nil: null }),
+  // Standard Webhooks form: base64 of 24–48 bytes (docs/api.md, "Webhooks").
+  secret: fc.option(fc.stringMatching(/^whsec_(?:[a-zA-Z0-9]{4}){8,16}$/), { nil: null }),
   headers: validHeaders,
   active: fc.boolean(),
   retryPolicy: fc.array(fc.integer({ min: 1, max: 604_800 }), { maxLength: 10 }),

@@ -55,7 +55,8 @@ export async function attemptsOf(h: Harness, deliveryId: string) {
 
 // Management-API helpers shared by the webhook CRUD suites.
 
-export const SECRET = 'whsec_test_0123456789abcdef';
+/** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes. */
+export const SECRET = 'whsec_aG9va2Rlc2stdGVzdC1zZWNyZXQtMDEy';
 export const TICKET_HOOK = {
   name: 'Orders',
   url: 'https://hooks.example.com/hookdesk',
