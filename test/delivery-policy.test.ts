@@ -31,6 +31,16 @@ const httpError = (statusCode: number): AttemptFacts => ({
   responseHeaders: {},
   error: null,
 });
+/** A failed answer with a `Retry-After` header (names are lower-case, as the sender keeps them). */
+const retryAfter = (statusCode: number, value: string): AttemptFacts => ({
+  success: false,
+  statusCode,
+  responseHeaders: { 'retry-after': value, 'content-type': 'text/plain' },
+  error: null,
+});
+/** `NOW + seconds` as an IMF-fixdate, the form servers send. */
+const httpDate = (seconds: number) => new Date(NOW + seconds * 1000).toUTCString();
+const DAY_S = 24 * 60 * 60;
 const noResponse = (code: string): AttemptFacts => ({
   success: false,
   statusCode: null,
@@ -170,6 +180,141 @@ const CASES: Case[] = [
     input: facts({ attempt: httpError(500), attemptCount: 4, retryPolicy: [10, 20] }),
     counted: countedTo(5),
     want: retryIn(5, 20),
+  },
+
+  // The receiver asks to wait: Retry-After on 429 and 503
+  {
+    name: '429 with Retry-After seconds longer than the policy’s delay waits Retry-After',
+    input: facts({ attempt: retryAfter(429, '120') }),
+    counted: countedTo(1),
+    want: retryIn(1, 120),
+  },
+  {
+    name: '429 with Retry-After seconds shorter than the policy’s delay waits the policy',
+    input: facts({ attempt: retryAfter(429, '10'), attemptCount: 2 }),
+    counted: countedTo(3),
+    want: retryIn(3, 30),
+  },
+  {
+    name: '503 with Retry-After as an HTTP date waits until that date',
+    input: facts({ attempt: retryAfter(503, httpDate(600)) }),
+    counted: countedTo(1),
+    want: retryIn(1, 600),
+  },
+  {
+    name: '503 with Retry-After in the obsolete RFC 850 date form is read too',
+    input: facts({ attempt: retryAfter(503, 'Tuesday, 14-Nov-23 22:23:20 GMT') }),
+    counted: countedTo(1),
+    want: retryIn(1, 600),
+  },
+  {
+    name: '503 with Retry-After in the asctime date form is read too',
+    input: facts({ attempt: retryAfter(503, 'Tue Nov 14 22:23:20 2023') }),
+    counted: countedTo(1),
+    want: retryIn(1, 600),
+  },
+  {
+    name: 'Retry-After seconds past 24 hours wait 24 hours',
+    input: facts({ attempt: retryAfter(429, String(30 * DAY_S)) }),
+    counted: countedTo(1),
+    want: retryIn(1, DAY_S),
+  },
+  {
+    name: 'a Retry-After date past 24 hours waits 24 hours',
+    input: facts({ attempt: retryAfter(503, httpDate(3 * DAY_S)) }),
+    counted: countedTo(1),
+    want: retryIn(1, DAY_S),
+  },
+  {
+    name: 'the cap holds back Retry-After, never a policy delay longer than a day',
+    input: facts({ attempt: retryAfter(429, String(5 * DAY_S)), retryPolicy: [7 * DAY_S] }),
+    counted: countedTo(1),
+    want: retryIn(1, 7 * DAY_S),
+  },
+  {
+    name: 'an unparsable Retry-After is ignored: the policy’s delay',
+    input: facts({ attempt: retryAfter(429, 'in a minute') }),
+    counted: countedTo(1),
+    want: retryIn(1, 1),
+  },
+  {
+    name: 'a Retry-After that is neither whole seconds nor a strict HTTP date is ignored',
+    input: facts({ attempt: retryAfter(429, '1.5e3') }),
+    counted: countedTo(1),
+    want: retryIn(1, 1),
+  },
+  {
+    name: 'an impossible Retry-After date (31 February) is ignored',
+    input: facts({ attempt: retryAfter(503, 'Mon, 31 Feb 2031 10:00:00 GMT') }),
+    counted: countedTo(1),
+    want: retryIn(1, 1),
+  },
+  {
+    name: 'a Retry-After date in the past is ignored: the policy’s delay',
+    input: facts({ attempt: retryAfter(503, httpDate(-3600)), attemptCount: 1 }),
+    counted: countedTo(2),
+    want: retryIn(2, 5),
+  },
+  {
+    name: 'Retry-After on a 500 is ignored',
+    input: facts({ attempt: retryAfter(500, '120') }),
+    counted: countedTo(1),
+    want: retryIn(1, 1),
+  },
+  {
+    name: 'Retry-After on a redirect is ignored',
+    input: facts({ attempt: retryAfter(301, '120') }),
+    counted: countedTo(1),
+    want: retryIn(1, 1),
+  },
+  {
+    name: 'Retry-After adds no attempt: with none left the delivery fails',
+    input: facts({ attempt: retryAfter(429, '120'), attemptCount: 6 }),
+    counted: countedTo(7),
+    want: finished('failed', 7),
+  },
+  {
+    name: 'Retry-After with an empty policy still fails at once',
+    input: facts({ attempt: retryAfter(503, '60'), attemptsAllowed: 1, retryPolicy: [] }),
+    counted: countedTo(1),
+    want: finished('failed', 1),
+  },
+  {
+    name: 'a 429 with Retry-After is still a counted failure: the 10th disables',
+    input: facts({ attempt: retryAfter(429, '120'), attemptCount: 2 }),
+    counted: countedTo(10),
+    want: { ...retryIn(3, 120), disable: 'consecutive_failures' },
+  },
+
+  // 410 Gone
+  {
+    name: '410 fails the delivery at once and disables the webhook as gone',
+    input: facts({ attempt: httpError(410) }),
+    counted: countedTo(1),
+    want: { ...finished('failed', 1), disable: 'gone' },
+  },
+  {
+    name: '410 at the 10th consecutive failure disables as gone, the more precise reason',
+    input: facts({ attempt: httpError(410), attemptCount: 3 }),
+    counted: countedTo(10),
+    want: { ...finished('failed', 4), disable: 'gone' },
+  },
+  {
+    name: '410 with a Retry-After is gone all the same',
+    input: facts({ attempt: retryAfter(410, '120') }),
+    counted: countedTo(1),
+    want: { ...finished('failed', 1), disable: 'gone' },
+  },
+  {
+    name: '410 to a webhook already disabled when counted: failed, not disabled again',
+    input: facts({ attempt: httpError(410), active: false }),
+    counted: countedTo(3, false),
+    want: finished('failed', 1),
+  },
+  {
+    name: '410 to a test delivery: failed, never counted, never disables',
+    input: facts({ attempt: httpError(410), isTest: true, attemptsAllowed: 1 }),
+    want: finished('failed', 1, 'keep'),
   },
 
   // Failures with nothing left

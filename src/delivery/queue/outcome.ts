@@ -1,10 +1,11 @@
 /**
  * Recording an attempt and carrying out what follows
  * (docs/webhooks.md, "Retries"), in one transaction: the attempt row, the
- * delivery's new state (succeeded, a retry scheduled from the webhook's policy,
- * failed, or cancelled), the webhook's consecutive-failure count, and — at the
- * threshold — disabling the webhook, cancelling its pending deliveries and
- * notifying its admins once.
+ * delivery's new state (succeeded, a retry scheduled from the webhook's policy
+ * or the receiver's `Retry-After`, failed, or cancelled), the webhook's
+ * consecutive-failure count, and — at the threshold or on `410 Gone` —
+ * disabling the webhook, cancelling its pending deliveries and notifying its
+ * admins once.
  *
  * `recordOutcomes` records many attempts in one transaction (the worker's
  * batches), with the same result as `recordOutcome` on each in turn.
@@ -18,7 +19,11 @@ import type { Clock } from '../../clock.js';
 import { dialectOf } from '../../db/registry.js';
 import type { Database, DeliveryStatus, Executor } from '../../db/schema.js';
 import { notifyAdmins } from '../../notifications/notifications.js';
-import { enqueueWebhookDisabledMail } from '../../notifications/webhook-disabled-mail.js';
+import {
+  enqueueWebhookDisabledMail,
+  webhookDisabledNotification,
+  type DisableCause,
+} from '../../notifications/webhook-disabled-mail.js';
 import {
   DISABLE_AFTER_CONSECUTIVE_FAILURES,
   decideDisable,
@@ -299,6 +304,8 @@ async function disableWebhook(
   lastError: string,
 ): Promise<void> {
   const now = clock.now();
+  const cause: DisableCause =
+    reason === 'gone' ? { reason } : { reason, failures: DISABLE_AFTER_CONSECUTIVE_FAILURES };
   const result = await trx
     .updateTable('webhooks')
     .set({ active: 0, disabled_at: now, disabled_reason: reason, updated_at: now })
@@ -310,18 +317,17 @@ async function disableWebhook(
   await cancelPendingDeliveries(trx, delivery.webhook_id, now);
   const recipients = await notifyAdmins(trx, clock, delivery.organization_id, {
     type: 'webhook_disabled',
-    title: `Webhook "${webhook.name}" was disabled`,
-    body: `After ${DISABLE_AFTER_CONSECUTIVE_FAILURES} consecutive failed deliveries to ${webhook.url}, the webhook was disabled and its pending deliveries cancelled. Last error: ${lastError}. Set it active again to resume.`,
-    data: { webhookId: delivery.webhook_id, url: webhook.url, lastError },
+    ...webhookDisabledNotification({ ...cause, name: webhook.name, url: webhook.url, lastError }),
+    data: { webhookId: delivery.webhook_id, url: webhook.url, lastError, reason },
   });
   // The admins' email: jobs that commit with this decision, retried if SMTP is away.
   await enqueueWebhookDisabledMail(trx, now, {
+    ...cause,
     webhookId: delivery.webhook_id,
     organizationId: delivery.organization_id,
     name: webhook.name,
     url: webhook.url,
     lastError,
-    failures: DISABLE_AFTER_CONSECUTIVE_FAILURES,
     recipients,
   });
 }
