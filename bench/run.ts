@@ -18,6 +18,7 @@ import { openDatabase } from '../src/db/open.js';
 import { freePort } from '../test/support/cli.js';
 import { MAIN, ROOT } from './lib/hookdesk.js';
 import { fairnessPhase, type FairnessFigure } from './lib/fairness-phase.js';
+import { ratePhase, type RateFigure } from './lib/rate-phase.js';
 import { historyPhase, type HistoryFigure } from './lib/history-phase.js';
 import { describeMachine, load } from './lib/machine.js';
 import {
@@ -54,6 +55,7 @@ const ALL_PHASES = [
   'api',
   'memory',
   'fairness',
+  'rate',
   // Last: its million finished deliveries would otherwise weigh on every later figure.
   'history',
 ];
@@ -102,6 +104,7 @@ export interface DialectResult {
   serve: ServeFigures | null;
   memory: MemoryFigure | null;
   fairness: FairnessFigure | null;
+  rate: RateFigure | null;
   history: HistoryFigure | null;
   loadBefore: string;
   loadAfter: string;
@@ -154,6 +157,7 @@ async function runDialect(
     serve: null,
     memory: null,
     fairness: null,
+    rate: null,
     history: null,
     loadBefore: load(),
     loadAfter: '',
@@ -201,6 +205,7 @@ async function runDialect(
     }
     if (config.phases.has('memory')) result.memory = await memoryPhase(ctx, full);
     if (config.phases.has('fairness')) result.fairness = await fairnessPhase(ctx, await freePort());
+    if (config.phases.has('rate')) result.rate = await ratePhase(ctx, result.drain);
     // Figure 2's rate on the fresh database is its baseline.
     if (config.phases.has('history')) result.history = await historyPhase(ctx, result.drain);
   } finally {

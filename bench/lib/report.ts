@@ -144,6 +144,7 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
     'p99 ≤ 100 ms',
     verdict(fair ? fair.withTarpits.p99 <= 100 && fair.withTarpits.missing === 0 : null),
   ]);
+  rows.push(rateRow(r));
   rows.push(historyRow(r));
   return [
     `### ${db} — ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}`,
@@ -154,6 +155,25 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
     '|---|---|---|---|',
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
+}
+
+function rateRow(r: DialectResult): [string, string, string, string] {
+  const f = r.rate;
+  const target = 'drain ≥ 0.85× alone; limited: ≤ 2× its limit in any second, average ≤ its limit';
+  if (!f) return ['10. Rate-limited neighbour', 'not run', target, ''];
+  const ratio = f.beside.perSecond / f.baseline.perSecond;
+  return [
+    '10. Rate-limited neighbour',
+    `**${fmt(ratio, 2)}× alone** — ${fmt(f.beside.perSecond)} deliveries/s (${fmt(f.beside.succeeded)} of ${fmt(f.beside.backlog)} in ${fmt(f.beside.seconds, 1)} s) beside a webhook limited to ${f.limit}/s holding ${f.limitedBacklog}, vs. ${fmt(f.baseline.perSecond)}/s ${f.baselineIsFigure2 ? '(figure 2)' : '(its own drain first)'}; the limited webhook: ${f.limitedStarted} attempts started, at most ${f.busiestSecond} in any one second, ${fmt(f.averagePerSecond, 2)}/s on average`,
+    target,
+    verdict(
+      ratio >= 0.85 &&
+        f.beside.succeeded === f.beside.backlog &&
+        f.limitedStarted === f.limitedBacklog &&
+        f.busiestSecond <= 2 * f.limit &&
+        f.averagePerSecond <= f.limit * 1.02,
+    ),
+  ];
 }
 
 function historyRow(r: DialectResult): [string, string, string, string] {

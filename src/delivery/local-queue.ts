@@ -14,6 +14,7 @@ import type { DatabaseHandle } from '../db/dialect.js';
 import type { Logger } from '../logger.js';
 import { Fairness, type Hold } from './fairness.js';
 import { claimWithWebhooks, type ClaimedDelivery, type ClaimedWebhook } from './queue/claim.js';
+import { applyRateLimits } from './rate-limit.js';
 import { releaseClaims } from './queue/leases.js';
 import type { AttemptResult } from './sender.js';
 import { heard, type WorkerEvents } from './worker-events.js';
@@ -36,6 +37,12 @@ export interface LocalQueueOptions {
   slowSharePercent?: number | undefined;
   leaseMs: number;
   timeoutMs: number;
+  /**
+   * Told when a claim put deliveries back to wait for their webhook's rate
+   * limit (./rate-limit.ts), with the earliest start it gave them: they hold
+   * no slot, so the caller may claim again at once, and must wake by then.
+   */
+  onDeferred?: (earliest: number) => void;
 }
 
 export interface LocalQueueDeps {
@@ -122,7 +129,7 @@ export class LocalQueue {
     const { db } = this.deps.database;
     const now = performance.now();
     for (const [id, at] of this.answeredAt) if (now - at >= 1_000) this.answeredAt.delete(id);
-    const { deliveries: claimed, webhooks: byId } = await claimWithWebhooks(db, {
+    const { deliveries: all, webhooks: byId } = await claimWithWebhooks(db, {
       owner: this.opts.owner,
       now: asOf,
       leaseMs: this.opts.leaseMs,
@@ -130,6 +137,9 @@ export class LocalQueue {
       perWebhook: this.opts.perWebhook,
       excludeWebhookIds: this.saturated(now),
     });
+    const limited = await applyRateLimits(db, this.opts.owner, all, byId, asOf);
+    const claimed = limited.send;
+    if (limited.earliestDeferred !== null) this.opts.onDeferred?.(limited.earliestDeferred);
     // The kept deliveries are collected only for a listener.
     const told = heard(this.deps.events, 'claimed') ? [] : null;
     const kept = claimed.length === 0 ? 0 : await this.keep(claimed, byId, now, told);

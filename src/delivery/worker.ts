@@ -82,6 +82,8 @@ export class DeliveryWorker {
   private loopDone: Promise<void> | null = null;
   private stopWakeups: (() => void) | null = null;
   private listener: WakeListener | null = null;
+  /** Set when a claim put deliveries back to wait for a rate limit: their slots are still free. */
+  private deferredInClaim = false;
   /** The last claim: when it ran (performance.now()), the clock time it claimed as of, and whether it filled its limit. */
   private lastClaim = { at: 0, asOf: 0, full: false };
 
@@ -101,6 +103,10 @@ export class DeliveryWorker {
         slowSharePercent: opts.slowSharePercent,
         leaseMs: opts.leaseMs ?? 2 * opts.timeoutMs + 5_000,
         timeoutMs: opts.timeoutMs,
+        onDeferred: (at) => {
+          this.deferredInClaim = true;
+          this.scheduled(at);
+        },
       },
     );
     this.attempts = new AttemptRunner(
@@ -195,11 +201,13 @@ export class DeliveryWorker {
         const sinceLast = performance.now() - this.lastClaim.at;
         if (claimNow && !this.lastClaim.full && sinceLast < CLAIM_PACE_MS)
           await new Promise((resolve) => setTimeout(resolve, CLAIM_PACE_MS - sinceLast));
+        this.deferredInClaim = false;
         const claimed = claimNow ? await this.claimPaced(free) : 0;
         this.launch();
         full = this.queue.room(this.inflight.size) <= 0;
-        // A full batch means more may be due right now.
-        if (claimed > 0 && claimed === free && !full) continue;
+        // A full batch means more may be due right now; so does a claim whose
+        // rate-limited deliveries went back to wait, leaving their slots free.
+        if (!full && ((claimed > 0 && claimed === free) || this.deferredInClaim)) continue;
         if (full || !claimNow) {
           await this.sleep(this.pollIntervalMs); // a freed slot wakes the loop
           continue;
