@@ -30,7 +30,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const KEY = 'hdk_console_test_key_0123456789abcdef';
-const SECRET = 'whsec_console_test_0123456789';
+const SECRET = 'console-test-secret-0123456789';
 const TWILIO_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 const TWILIO_TOKEN = 'twilio_console_test_auth_token_42';
 
@@ -305,7 +305,11 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
 
     // The request: our headers, and the exact signature computed in the browser.
     const deliveryId = page.url().split('/').at(-1)!;
-    await page.getByRole('cell', { name: deliveryId }).waitFor();
+    // Both X-Webhook-Delivery and webhook-id carry the delivery id.
+    expect(await page.getByRole('cell', { name: deliveryId }).count()).toBe(2);
+    await row('X-Webhook-Delivery').getByRole('cell', { name: deliveryId }).waitFor();
+    await row('webhook-timestamp').getByText('Unix seconds').waitFor();
+    await row('webhook-signature').getByText('v1,').waitFor();
     await row('User-Agent').getByText(`Hookdesk/${VERSION}`).waitFor();
     const sent = receiver.received
       .slice(before)

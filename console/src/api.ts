@@ -116,16 +116,28 @@ export interface Webhook {
   url: string;
   events: string[];
   hasSecret: boolean;
+  /** While the secret replaced by the last rotation still signs beside the new one: until when. */
+  previousSecretExpiresAt: string | null;
   /** Custom header names, each with a masked value: values are write-only. */
   headers: Record<string, string>;
   active: boolean;
   retryPolicy: number[];
+  /** Attempts started per second at most; null: unlimited. */
+  rateLimitPerSecond: number | null;
   consecutiveFailures: number;
   disabledAt: string | null;
+  /** `consecutive_failures`, `gone` (the receiver answered 410), or null (by hand). */
   disabledReason: string | null;
   lastDeliveryAt: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** The answer of `POST …/secret/rotate`: the only time the new secret is shown. */
+export interface RotatedSecret {
+  secret: string;
+  /** When the replaced secret stops signing; null when it does not sign at all. */
+  previousSecretExpiresAt: string | null;
 }
 
 export interface Survey {

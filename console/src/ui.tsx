@@ -1,4 +1,7 @@
-/** Shared pieces: page titles, loading state, form fields with the API's problems, dialogs. */
+/**
+ * Shared pieces: page titles, loading state, form fields with the API's
+ * problems, dialogs, copy buttons.
+ */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, type FieldProblem } from './api.js';
@@ -199,6 +202,36 @@ export function Code({ children, label }: { children: string; label: string }) {
     <pre class="code" tabIndex={0} aria-label={label}>
       <code>{children}</code>
     </pre>
+  );
+}
+
+/** Copies `text`; says so, or to copy by hand where the browser has no clipboard. */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  const copy = async () => {
+    try {
+      // Absent outside secure contexts (plain http on a host other than localhost).
+      if (!('clipboard' in navigator)) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(text);
+      setState('copied');
+    } catch {
+      setState('failed');
+    }
+  };
+  return (
+    <span class="copy">
+      <button
+        type="button"
+        class="small-button"
+        aria-label={`Copy ${label}`}
+        onClick={() => void copy()}
+      >
+        Copy
+      </button>
+      <span role="status" class="small muted">
+        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select it and copy by hand' : ''}
+      </span>
+    </span>
   );
 }
 

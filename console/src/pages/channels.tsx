@@ -9,7 +9,15 @@ import { all, api, errorText, type Channel } from '../api.js';
 import { dateTime, relative } from '../format.js';
 import { channelType, useMeta, type ChannelTypeInfo, type Meta } from '../meta.js';
 import { Link } from '../router.js';
-import { Alert, ConfirmDialog, Loading, PageTitle, takeFlash, useAsync } from '../ui.js';
+import {
+  Alert,
+  ConfirmDialog,
+  CopyButton,
+  Loading,
+  PageTitle,
+  takeFlash,
+  useAsync,
+} from '../ui.js';
 
 /** A URL carrying a secret (Postmark's basic auth, SendGrid's `?token=`): the API shows it once. */
 function carriesSecret(url: string): boolean {
@@ -255,35 +263,6 @@ function withheld(
     return `Shown without its token: add ?token= and the ${token.label} you set.`;
   }
   return null;
-}
-
-function CopyButton({ text, label }: { text: string; label: string }) {
-  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
-  const copy = async () => {
-    try {
-      // Absent outside secure contexts (plain http on a host other than localhost).
-      if (!('clipboard' in navigator)) throw new Error('no clipboard');
-      await navigator.clipboard.writeText(text);
-      setState('copied');
-    } catch {
-      setState('failed');
-    }
-  };
-  return (
-    <span class="copy">
-      <button
-        type="button"
-        class="small-button"
-        aria-label={`Copy ${label}`}
-        onClick={() => void copy()}
-      >
-        Copy
-      </button>
-      <span role="status" class="small muted">
-        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Select it and copy by hand' : ''}
-      </span>
-    </span>
-  );
 }
 
 /** The answer of the last create or edit, with the URLs that embed a secret. */

@@ -11,9 +11,11 @@ import {
 } from '../api.js';
 import { AttemptsChart } from '../chart.js';
 import { dateTime, fromLocalInput, relative, toLocalInput } from '../format.js';
+import type { Meta } from '../meta.js';
 import { Link, navigate } from '../router.js';
 import { surveyName, useDirectory } from '../store.js';
 import { Alert, Loading, PageTitle, StatusBadge, useAsync, useInterval } from '../ui.js';
+import { disabledWhy, rateLimitText } from './webhooks.js';
 
 const FILTERS = ['status', 'eventType', 'since', 'until'] as const;
 
@@ -57,12 +59,14 @@ export function DeliveriesPage({
         </p>
       )}
       {webhookId !== null && !hook && <Alert>No webhook {webhookId} in this organization.</Alert>}
-      {hook && <Log key={hook.id + query.toString()} hook={hook} query={query} />}
+      {hook && (
+        <Log key={hook.id + query.toString()} hook={hook} meta={dir.data.meta} query={query} />
+      )}
     </>
   );
 }
 
-function Log({ hook, query }: { hook: Webhook; query: URLSearchParams }) {
+function Log({ hook, meta, query }: { hook: Webhook; meta: Meta; query: URLSearchParams }) {
   const base = webhookPath(hook);
   const stats = useAsync(() => api<WebhookStats>('GET', `${base}/stats?hours=24`), [base]);
   const list = useAsync(
@@ -101,8 +105,9 @@ function Log({ hook, query }: { hook: Webhook; query: URLSearchParams }) {
   return (
     <>
       <p class="muted">
-        <span class="url">{hook.url}</span> · {hook.active ? 'active' : 'disabled'} ·{' '}
-        <Link href={`/webhooks/${hook.id}/edit`}>edit</Link>
+        <span class="url">{hook.url}</span> ·{' '}
+        {hook.active ? 'active' : `disabled: ${disabledWhy(hook, meta)}`} · rate limit:{' '}
+        {rateLimitText(hook)} · <Link href={`/webhooks/${hook.id}/edit`}>edit</Link>
       </p>
       {stats.data ? (
         <AttemptsChart stats={stats.data} />

@@ -1,6 +1,7 @@
 /**
  * One delivery: the exact body, the request headers Hookdesk sends, every
- * attempt with its response, and "Retry now".
+ * attempt with its response and what the receiver asked for in it (a later
+ * retry, or no more deliveries), and "Retry now".
  *
  * The signature: `X-Webhook-Signature` is the HMAC-SHA256 of the body under
  * the webhook's secret, computed by the worker at each attempt. The API never
@@ -23,6 +24,7 @@ import type { Meta, RequestHeader } from '../meta.js';
 import { Link } from '../router.js';
 import { useDirectory } from '../store.js';
 import { Alert, Code, Loading, PageTitle, StatusBadge, useAsync, useInterval } from '../ui.js';
+import { disabledWhy } from './webhooks.js';
 
 export function DeliveryPage({ webhookId, deliveryId }: { webhookId: string; deliveryId: string }) {
   const dir = useDirectory();
@@ -98,6 +100,10 @@ function Detail({ hook, deliveryId, meta }: { hook: Webhook; deliveryId: string;
         </dd>
         <dt>Attempts</dt>
         <dd>{d.attemptCount}</dd>
+        <dt>Webhook</dt>
+        <dd data-testid="webhook-state">
+          {hook.active ? 'Active' : `Disabled: ${disabledWhy(hook, meta)}`}
+        </dd>
         <dt>Event</dt>
         <dd>
           <Link href={`/events/${d.eventId}`}>{d.eventId}</Link>
@@ -142,6 +148,7 @@ function Detail({ hook, deliveryId, meta }: { hook: Webhook; deliveryId: string;
               <AttemptItem
                 key={a.number}
                 attempt={a}
+                isTest={d.eventType === meta.deliveries.testEventType}
                 bodyLimit={meta.deliveries.responseBodyLimitBytes}
               />
             ))}
@@ -152,13 +159,29 @@ function Detail({ hook, deliveryId, meta }: { hook: Webhook; deliveryId: string;
   );
 }
 
-/** A standard header's value on this delivery (the signature has its own row). */
+/** A standard header's value on this delivery (the signatures have their own rows). */
 function valueOf(header: RequestHeader, delivery: DeliveryDetail): string {
   if (header.value !== null) return header.value;
   if (header.from === 'event_type') return delivery.eventType;
   if (header.from === 'delivery_id') return delivery.id;
   return '';
 }
+
+type SignatureHeader = RequestHeader & { from: 'signature' | 'standard_signature' };
+const isSignature = (h: RequestHeader): h is SignatureHeader =>
+  h.from === 'signature' || h.from === 'standard_signature';
+
+/** How each signature is made; the value itself needs the secret. */
+const RECIPES = {
+  signature: [
+    'sha256=',
+    'hex HMAC-SHA256 of the body, keyed by the webhook’s secret, computed at each attempt (the secret is never shown)',
+  ],
+  standard_signature: [
+    'v1,',
+    'base64 HMAC-SHA256 of “webhook-id.webhook-timestamp.body”, keyed by the webhook’s secret (the decoded bytes of a whsec_ secret), computed at each attempt',
+  ],
+} as const;
 
 function RequestHeaders({
   hook,
@@ -173,9 +196,11 @@ function RequestHeaders({
   const rows: [string, string][] = [
     ...Object.entries(hook.headers),
     ...headers
-      .filter((h) => h.from !== 'signature')
+      .filter((h) => !isSignature(h) && h.from !== 'attempt_start')
       .map((h): [string, string] => [h.name, valueOf(h, delivery)]),
   ];
+  const timestamps = headers.filter((h) => h.from === 'attempt_start');
+  const signatures = headers.filter(isSignature);
   const signature = headers.find((h) => h.from === 'signature');
   return (
     <>
@@ -198,31 +223,37 @@ function RequestHeaders({
               </td>
             </tr>
           ))}
-          {signature && (
-            <tr>
+          {timestamps.map((h) => (
+            <tr key={h.name}>
               <th scope="row">
-                <code>{signature.name}</code>
+                <code>{h.name}</code>
+              </th>
+              <td>
+                <span class="muted">the attempt’s start in Unix seconds, new at each attempt</span>
+              </td>
+            </tr>
+          ))}
+          {signatures.map((h) => (
+            <tr key={h.name}>
+              <th scope="row">
+                <code>{h.name}</code>
               </th>
               <td>
                 {hook.hasSecret ? (
                   <>
-                    <code>sha256=</code>
-                    <span class="muted">
-                      {' '}
-                      HMAC-SHA256 of the body, keyed by the webhook’s secret, computed at each
-                      attempt (the secret is never shown)
-                    </span>
+                    <code>{RECIPES[h.from][0]}</code>
+                    <span class="muted"> {RECIPES[h.from][1]}</span>
                   </>
                 ) : (
                   <span class="muted">not sent: the webhook has no secret</span>
                 )}
               </td>
             </tr>
-          )}
+          ))}
         </tbody>
       </table>
       <p class="help">
-        Custom headers and the signature follow the webhook’s settings at the time of each attempt;
+        Custom headers and the signatures follow the webhook’s settings at the time of each attempt;
         shown here as they are now. Custom header values are secrets, shown masked.
       </p>
       {hook.hasSecret && signature && (
@@ -294,7 +325,15 @@ function SignatureCheck({ header, body }: { header: string; body: string }) {
   );
 }
 
-function AttemptItem({ attempt: a, bodyLimit }: { attempt: Attempt; bodyLimit: number }) {
+function AttemptItem({
+  attempt: a,
+  isTest,
+  bodyLimit,
+}: {
+  attempt: Attempt;
+  isTest: boolean;
+  bodyLimit: number;
+}) {
   const ok = a.statusCode !== null && a.statusCode >= 200 && a.statusCode < 300;
   return (
     <li class={`attempt ${ok ? 'attempt-ok' : 'attempt-bad'}`}>
@@ -302,6 +341,7 @@ function AttemptItem({ attempt: a, bodyLimit }: { attempt: Attempt; bodyLimit: n
         Attempt {a.number}:{' '}
         {a.statusCode !== null ? `HTTP ${a.statusCode}` : `no response (${a.error?.code ?? '?'})`}
       </h3>
+      <ReceiverAsked attempt={a} isTest={isTest} />
       <dl class="facts">
         <dt>Started</dt>
         <dd>{dateTime(a.startedAt)}</dd>
@@ -345,4 +385,60 @@ function AttemptItem({ attempt: a, bodyLimit }: { attempt: Attempt; bodyLimit: n
       )}
     </li>
   );
+}
+
+/** The statuses whose `retry-after` Hookdesk follows (docs/webhooks.md, "Answering a delivery"). */
+const RETRY_AFTER_STATUSES = new Set([429, 503]);
+const GONE = 410;
+
+/** What the receiver asked for with its answer: a later retry, or no more deliveries. */
+function ReceiverAsked({ attempt: a, isTest }: { attempt: Attempt; isTest: boolean }) {
+  if (a.statusCode === GONE) {
+    return (
+      <p class="receiver-asked" data-testid="receiver-asked">
+        {isTest
+          ? 'Receiver said gone. A test never disables the webhook, so it stays as it was.'
+          : 'Receiver said gone: the webhook was disabled'}
+      </p>
+    );
+  }
+  const value = a.responseHeaders?.['retry-after']?.trim();
+  if (a.statusCode === null || !RETRY_AFTER_STATUSES.has(a.statusCode) || !value) return null;
+  const at = retryAfterAt(value, a);
+  return (
+    <p class="receiver-asked" data-testid="receiver-asked">
+      Receiver asked to retry after <code>{value}</code>
+      {at === null ? (
+        ', which is neither a number of seconds nor an HTTP date: ignored.'
+      ) : at <= answeredAt(a) ? (
+        ', a time already past when it answered: ignored.'
+      ) : (
+        <>
+          {/^\d+$/.test(value) ? ' seconds' : ''}, that is{' '}
+          <time dateTime={new Date(at).toISOString()}>{dateTime(new Date(at).toISOString())}</time>.{' '}
+          <span class="muted">
+            The next attempt waits for the later of this and the retry policy’s delay, and at most
+            24 hours for what the receiver asks.
+          </span>
+        </>
+      )}
+    </p>
+  );
+}
+
+/**
+ * When a `retry-after` value points to, in epoch ms: seconds count from the
+ * answer; an HTTP date is itself. Null when it is neither.
+ */
+function retryAfterAt(value: string, a: Attempt): number | null {
+  if (/^\d+$/.test(value)) return answeredAt(a) + Number(value) * 1000;
+  // Date.parse reads almost anything as some date ("5 min" is one): only the
+  // shapes of an HTTP date (IMF-fixdate and the two obsolete forms) go to it.
+  if (!/^[A-Z][a-z]{2,8},? .*(GMT|\d{4})$/.test(value)) return null;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : at;
+}
+
+function answeredAt(a: Attempt): number {
+  return Date.parse(a.startedAt) + a.durationMs;
 }

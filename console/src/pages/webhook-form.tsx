@@ -8,8 +8,8 @@ import { ApiError, api, errorText, webhookPath, type FieldProblem, type Webhook 
 import { Link, navigate } from '../router.js';
 import { useDirectory, type Directory } from '../store.js';
 import { Alert, Field, FormError, Loading, PageTitle, problemsOf, setFlash } from '../ui.js';
-import { explainUrl, parseHeaders, parseRetry } from './webhook-input.js';
-import { HookStatus } from './webhooks.js';
+import { explainUrl, parseHeaders, parseNumber, parseRetry } from './webhook-input.js';
+import { HookFacts, HookStatus } from './webhooks.js';
 
 interface Form {
   kind: 'ticket' | 'survey';
@@ -22,6 +22,8 @@ interface Form {
   headers: string;
   active: boolean;
   retry: string;
+  /** Empty: unlimited. */
+  rateLimit: string;
 }
 
 function initial(hook: Webhook | null, dir: Directory): Form {
@@ -39,6 +41,7 @@ function initial(hook: Webhook | null, dir: Directory): Form {
       .join('\n'),
     active: hook?.active ?? true,
     retry: (hook?.retryPolicy ?? dir.meta.webhooks.retryPolicy.default).join(', '),
+    rateLimit: hook?.rateLimitPerSecond?.toString() ?? '',
   };
 }
 
@@ -94,6 +97,7 @@ function WebhookForm({
       headers: parsed.headers,
       active: form.active,
       retryPolicy: parseRetry(form.retry),
+      rateLimitPerSecond: parseNumber(form.rateLimit),
     };
     if (form.removeSecret) body.secret = null;
     else if (form.secret !== '') body.secret = form.secret;
@@ -106,6 +110,7 @@ function WebhookForm({
       if (same(body.headers, hook.headers)) delete body.headers;
       if (body.active === hook.active) delete body.active;
       if (same(body.retryPolicy, hook.retryPolicy)) delete body.retryPolicy;
+      if (body.rateLimitPerSecond === hook.rateLimitPerSecond) delete body.rateLimitPerSecond;
     } else if (form.kind === 'survey' && form.events.length === 0) {
       delete body.events; // the API's default: survey.response_completed
     }
@@ -134,16 +139,26 @@ function WebhookForm({
     }
   };
 
-  const known = ['name', 'url', 'events', 'secret', 'headers', 'active', 'retryPolicy'];
+  const known = [
+    'name',
+    'url',
+    'events',
+    'secret',
+    'headers',
+    'active',
+    'retryPolicy',
+    'rateLimitPerSecond',
+  ];
   const other = problems.filter((p) => !known.includes(p.field.split(/[.[]/)[0]!));
   const eventProblems = problemsOf(problems, 'events');
   return (
     <>
       <PageTitle title={hook ? `Edit ${hook.name}` : 'New webhook'} />
       {hook && (
-        <p>
+        <div class="status-line">
           <HookStatus hook={hook} meta={dir.meta} />
-        </p>
+          <HookFacts hook={hook} />
+        </div>
       )}
       {error && <FormError message={error} problems={other} />}
       <form class="form" onSubmit={(e) => void submit(e)} noValidate>
@@ -271,7 +286,7 @@ function WebhookForm({
           label={hook?.hasSecret ? 'New signing secret' : 'Signing secret'}
           help={
             hook?.hasSecret
-              ? 'A secret is set (it is never shown). Leave empty to keep it.'
+              ? 'A secret is set (it is never shown). Leave empty to keep it. A new one here replaces it at once, so deliveries stop verifying with the old one; to switch without that, use Rotate secret in the list of webhooks.'
               : `16–500 characters; optional. Deliveries then carry ${signature?.name ?? 'a signature'}.`
           }
           problems={problemsOf(problems, 'secret')}
@@ -334,6 +349,23 @@ function WebhookForm({
               inputMode="numeric"
               value={form.retry}
               onInput={(e) => set('retry', e.currentTarget.value)}
+            />
+          )}
+        </Field>
+
+        <Field
+          id="wh-rate"
+          label="Rate limit (attempts per second)"
+          help="At most this many attempts start per second; deliveries over it wait, they do not fail. Empty: unlimited."
+          problems={problemsOf(problems, 'rateLimitPerSecond')}
+        >
+          {(aria) => (
+            <input
+              {...aria}
+              type="text"
+              inputMode="numeric"
+              value={form.rateLimit}
+              onInput={(e) => set('rateLimit', e.currentTarget.value)}
             />
           )}
         </Field>

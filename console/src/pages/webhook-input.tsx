@@ -1,7 +1,7 @@
 /**
- * The webhook form's own text formats (header lines, retry delays) and the
- * words under a refused URL. Refusals are told apart by the API's detail
- * codes (docs/errors.md), never by their message.
+ * The webhook forms' own text formats (header lines, retry delays, numbers)
+ * and the words under a refused URL. Refusals are told apart by the API's
+ * detail codes (docs/errors.md), never by their message.
  */
 import type { FieldProblem } from '../api.js';
 
@@ -24,12 +24,24 @@ export function parseHeaders(text: string): {
   return { headers, problems };
 }
 
+const NUMBER = /^-?\d+(\.\d+)?$/;
+
 /** "1, 5, 30" → [1, 5, 30]; anything not a number goes as typed, for the API to name. */
 export function parseRetry(text: string): unknown[] {
   return text
     .split(/[\s,]+/)
     .filter(Boolean)
-    .map((t) => (/^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t));
+    .map((t) => (NUMBER.test(t) ? Number(t) : t));
+}
+
+/**
+ * One number field: empty → null (the field's "none", such as no rate limit);
+ * a number as a number; anything else as typed, for the API to name.
+ */
+export function parseNumber(text: string): number | string | null {
+  const t = text.trim();
+  if (t === '') return null;
+  return NUMBER.test(t) ? Number(t) : t;
 }
 
 /** Words for an SSRF refusal, under the API's own message; told apart by detail code. */

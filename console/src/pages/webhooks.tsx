@@ -1,4 +1,7 @@
-/** Webhooks: ticket and survey webhooks in one list, with status, success rate and actions. */
+/**
+ * Webhooks: ticket and survey webhooks in one list, with status, success rate,
+ * rate limit, secret overlap and actions (rotating a secret: webhook-secret.tsx).
+ */
 import { useState } from 'preact/hooks';
 import {
   api,
@@ -23,6 +26,7 @@ import {
   useAsync,
   useInterval,
 } from '../ui.js';
+import { RotatePanel } from './webhook-secret.js';
 
 export function WebhooksPage() {
   const dir = useDirectory();
@@ -31,6 +35,9 @@ export function WebhooksPage() {
     return text ? { kind: 'info', text } : null;
   });
   const [deleting, setDeleting] = useState<Webhook | null>(null);
+  // By id: the directory reloads, and the panel follows the webhook's new state.
+  const [rotating, setRotating] = useState<string | null>(null);
+  const rotated = dir.data?.webhooks.find((w) => w.id === rotating);
   // Statuses change as deliveries fail or succeed.
   useInterval(
     () => {
@@ -79,6 +86,14 @@ export function WebhooksPage() {
       {test && dir.data && (
         <TestResult {...test} meta={dir.data.meta} onClose={() => setTest(undefined)} />
       )}
+      {rotated && (
+        <RotatePanel
+          key={rotated.id}
+          hook={rotated}
+          onRotated={dir.reload}
+          onClose={() => setRotating(null)}
+        />
+      )}
       {dir.error && <Alert>{dir.error}</Alert>}
       {!dir.data && !dir.error && <Loading what="webhooks" />}
       {dir.data && dir.data.webhooks.length === 0 && (
@@ -105,6 +120,7 @@ export function WebhooksPage() {
                 hook={hook}
                 dir={dir.data!}
                 onTest={() => void sendTest(hook)}
+                onRotate={() => setRotating(hook.id)}
                 onToggle={() =>
                   void act(
                     () => api('PATCH', webhookPath(hook), { active: !hook.active }),
@@ -141,6 +157,7 @@ function Row(props: {
   hook: Webhook;
   dir: Directory;
   onTest: () => void;
+  onRotate: () => void;
   onToggle: () => void;
   onDelete: () => void;
 }) {
@@ -153,6 +170,7 @@ function Row(props: {
         <div class="muted small">
           {surveyName(dir, hook.surveyId)} · {hook.events.join(', ')}
         </div>
+        <HookFacts hook={hook} />
       </td>
       <td data-label="Status">
         <HookStatus hook={hook} meta={dir.meta} />
@@ -174,6 +192,9 @@ function Row(props: {
           <button type="button" onClick={props.onTest}>
             Send test
           </button>
+          <button type="button" onClick={props.onRotate}>
+            Rotate secret
+          </button>
           <button type="button" onClick={props.onToggle}>
             {hook.active ? 'Disable' : 'Enable'}
           </button>
@@ -184,6 +205,45 @@ function Row(props: {
       </td>
     </tr>
   );
+}
+
+/** The rate limit, and the previous secret while it still signs. */
+export function HookFacts({ hook }: { hook: Webhook }) {
+  return (
+    <>
+      <div class="small muted" data-testid="rate-limit">
+        Rate limit: {rateLimitText(hook)}
+      </div>
+      {hook.previousSecretExpiresAt && (
+        <div class="small" data-testid="previous-secret">
+          Previous secret signs until{' '}
+          <time dateTime={hook.previousSecretExpiresAt}>
+            {dateTime(hook.previousSecretExpiresAt)}
+          </time>
+        </div>
+      )}
+    </>
+  );
+}
+
+export function rateLimitText(hook: Pick<Webhook, 'rateLimitPerSecond'>): string {
+  const n = hook.rateLimitPerSecond;
+  if (n === null) return 'unlimited';
+  return `${n.toLocaleString('en-US')} attempt${n === 1 ? '' : 's'} per second`;
+}
+
+/** Why a disabled webhook is, in a sentence's words (`disabledReason`, docs/webhooks.md). */
+export function disabledWhy(hook: Webhook, meta: Meta): string {
+  switch (hook.disabledReason) {
+    case null:
+      return 'by hand';
+    case 'gone':
+      return 'the receiver answered 410 Gone';
+    case 'consecutive_failures':
+      return `automatically, after ${meta.webhooks.disableAfterConsecutiveFailures} failed attempts in a row`;
+    default:
+      return `reason: ${hook.disabledReason}`;
+  }
 }
 
 export function HookStatus({ hook, meta }: { hook: Webhook; meta: Meta }) {
@@ -197,15 +257,12 @@ export function HookStatus({ hook, meta }: { hook: Webhook; meta: Meta }) {
       </>
     );
   }
+  const why = disabledWhy(hook, meta);
   return (
     <>
       <span class="badge badge-failed">Disabled</span>
-      <div class="small">
-        {hook.disabledReason === 'consecutive_failures'
-          ? `Automatically, after ${meta.webhooks.disableAfterConsecutiveFailures} failed attempts in a row`
-          : hook.disabledReason
-            ? `Reason: ${hook.disabledReason}`
-            : 'By hand'}
+      <div class="small" data-testid="disabled-why">
+        {why.charAt(0).toUpperCase() + why.slice(1)}
         {hook.disabledAt && <> · {dateTime(hook.disabledAt)}</>}
       </div>
     </>

@@ -1,0 +1,180 @@
+/**
+ * Rotating a webhook's signing secret (docs/webhooks.md, "Rotating a
+ * secret"): the new secret signs at once and the replaced one keeps signing
+ * beside it for the overlap, so the receiver can switch without refusing a
+ * delivery. The API answers the new secret once and never again; this panel
+ * keeps it in its own state only, so closing the panel or leaving the page
+ * forgets it.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import {
+  ApiError,
+  api,
+  errorText,
+  webhookPath,
+  type FieldProblem,
+  type RotatedSecret,
+  type Webhook,
+} from '../api.js';
+import { dateTime } from '../format.js';
+import { Alert, CopyButton, Field, FormError, problemsOf } from '../ui.js';
+import { parseNumber } from './webhook-input.js';
+
+/**
+ * The API's default overlap (docs/webhooks.md), filled in so that it is seen
+ * and can be changed; an emptied field sends none and gets the API's default.
+ */
+const DEFAULT_OVERLAP_HOURS = '24';
+
+export function RotatePanel({
+  hook,
+  onRotated,
+  onClose,
+}: {
+  hook: Webhook;
+  onRotated: () => void;
+  onClose: () => void;
+}) {
+  const [secret, setSecret] = useState('');
+  const [overlap, setOverlap] = useState(DEFAULT_OVERLAP_HOURS);
+  const [problems, setProblems] = useState<FieldProblem[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState<{ answer: RotatedSecret; hadSecret: boolean } | null>(null);
+  const title = useRef<HTMLHeadingElement>(null);
+  // Opened from a row further down: bring the panel into view, and screen readers to it.
+  useEffect(() => title.current?.focus(), []);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    const body: Record<string, unknown> = {};
+    if (secret !== '') body.secret = secret;
+    const hours = parseNumber(overlap);
+    if (hook.hasSecret && hours !== null) body.overlapHours = hours;
+    setBusy(true);
+    try {
+      const answer = await api<RotatedSecret>('POST', `${webhookPath(hook)}/secret/rotate`, body);
+      setDone({ answer, hadSecret: hook.hasSecret });
+      setSecret('');
+      setProblems([]);
+      onRotated();
+    } catch (err) {
+      if (err instanceof ApiError && err.details.length > 0) {
+        setProblems(err.details);
+        setError('The secret was not rotated. Fix the fields marked below.');
+      } else {
+        setProblems([]);
+        setError(errorText(err));
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const other = problems.filter((p) => !['secret', 'overlapHours'].includes(p.field));
+  return (
+    <section class="panel" aria-labelledby="rotate-title">
+      <div class="page-head">
+        <h2 id="rotate-title" tabIndex={-1} ref={title}>
+          Rotate the secret of {hook.name}
+        </h2>
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      {done ? (
+        <NewSecret hook={hook} {...done} />
+      ) : (
+        <>
+          <p class="muted">
+            {hook.hasSecret
+              ? 'The new secret signs every attempt from now on. The current one keeps signing beside it for the overlap, so the receiver can switch to the new one without refusing a delivery.'
+              : 'This webhook has no secret yet: deliveries are signed from now on.'}
+          </p>
+          {error && <FormError message={error} problems={other} />}
+          <form class="form" onSubmit={(e) => void submit(e)} noValidate>
+            <Field
+              id="rotate-secret"
+              label="New secret"
+              help="Optional: empty, and Hookdesk generates a whsec_ secret (Standard Webhooks). Otherwise 16–500 characters."
+              problems={problemsOf(problems, 'secret')}
+            >
+              {(aria) => (
+                <input
+                  {...aria}
+                  type="password"
+                  autocomplete="new-password"
+                  value={secret}
+                  onInput={(e) => setSecret(e.currentTarget.value)}
+                />
+              )}
+            </Field>
+            {hook.hasSecret && (
+              <Field
+                id="rotate-overlap"
+                label="Overlap (hours)"
+                help="How long the current secret keeps signing beside the new one, 0–168. 0: it stops at once."
+                problems={problemsOf(problems, 'overlapHours')}
+              >
+                {(aria) => (
+                  <input
+                    {...aria}
+                    type="text"
+                    inputMode="numeric"
+                    value={overlap}
+                    onInput={(e) => setOverlap(e.currentTarget.value)}
+                  />
+                )}
+              </Field>
+            )}
+            <div class="actions">
+              <button type="submit" class="primary" disabled={busy}>
+                {busy ? 'Rotating…' : 'Rotate secret'}
+              </button>
+              <button type="button" onClick={onClose}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        </>
+      )}
+    </section>
+  );
+}
+
+function NewSecret({
+  hook,
+  answer,
+  hadSecret,
+}: {
+  hook: Webhook;
+  answer: RotatedSecret;
+  hadSecret: boolean;
+}) {
+  const until = answer.previousSecretExpiresAt;
+  return (
+    <>
+      <Alert kind="warning">
+        This is the only time the new secret is shown: copy it to the receiver now. Closing this
+        panel or leaving the page forgets it.
+      </Alert>
+      <div class="secret-once">
+        <code data-testid="new-secret">{answer.secret}</code>
+        <CopyButton text={answer.secret} label={`new secret of ${hook.name}`} />
+      </div>
+      <p data-testid="overlap-end">
+        {until ? (
+          <>
+            The previous secret keeps signing until <time dateTime={until}>{dateTime(until)}</time>:
+            until then every attempt carries both signatures, the new one first.
+          </>
+        ) : hadSecret ? (
+          'No overlap: the previous secret stopped signing at once.'
+        ) : (
+          'There was no previous secret: deliveries are signed with this one from now on.'
+        )}
+      </p>
+    </>
+  );
+}
