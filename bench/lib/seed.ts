@@ -48,6 +48,7 @@ export async function insertWebhooks(
     active: 1,
     retry_policy: JSON.stringify(DEFAULT_POLICY),
     consecutive_failures: 0,
+    ordering: 'none' as const,
     disabled_at: null,
     disabled_reason: null,
     last_delivery_at: null,

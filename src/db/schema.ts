@@ -206,9 +206,15 @@ export interface WebhooksTable {
   rate_limit_per_second: number | null;
   /** The rate limit's schedule: the earliest start of the next attempt charged to it. */
   rate_next_at: number | null;
+  /** JSON payload filter (webhooks/filter.ts); null: every subscribed event. */
+  filter: string | null;
+  /** 'ticket': deliveries of one ticket (or survey response) go one at a time, in order. */
+  ordering: WebhookOrdering;
   created_at: number;
   updated_at: number;
 }
+
+export type WebhookOrdering = 'none' | 'ticket';
 
 export type DeliveryStatus = 'pending' | 'delivering' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -229,6 +235,27 @@ export interface DeliveriesTable {
   is_test: number;
   /** 1: pending until the start its webhook's rate limit gave it, already charged. */
   rate_slot: number;
+  /** The ticket or survey response of an ordered webhook's delivery; null when unordered. */
+  order_key: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+export type RecoveryStatus = 'running' | 'done' | 'failed';
+
+export interface RecoveriesTable {
+  id: string;
+  organization_id: string;
+  webhook_id: string;
+  since: number;
+  until: number;
+  status: RecoveryStatus;
+  deliveries_queued: number;
+  /** The last event handled, in (created_at, id) order; null before the first batch. */
+  cursor_created_at: number | null;
+  cursor_event_id: string | null;
+  error: string | null;
   created_at: number;
   updated_at: number;
   completed_at: number | null;
@@ -319,6 +346,7 @@ export interface Database {
   events: EventsTable;
   webhooks: WebhooksTable;
   deliveries: DeliveriesTable;
+  recoveries: RecoveriesTable;
   delivery_attempts: DeliveryAttemptsTable;
   jobs: JobsTable;
   channels: ChannelsTable;

@@ -238,6 +238,8 @@ export async function createWebhook(
     previous_secret_expires_at: null,
     rate_limit_per_second: input.rateLimitPerSecond,
     rate_next_at: null,
+    filter: null,
+    ordering: 'none',
     created_at: now,
     updated_at: now,
   };
@@ -275,6 +277,8 @@ function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
       patch.secret === undefined ? current.previous_secret_expires_at : null,
     rate_limit_per_second: current.rate_limit_per_second,
     rate_next_at: current.rate_next_at,
+    filter: current.filter,
+    ordering: current.ordering,
   };
   if (rateLimitChanges(current, patch)) {
     next.rate_limit_per_second = patch.rateLimitPerSecond!;

@@ -14,6 +14,7 @@ import { sla } from './0006_sla.js';
 import { queueIndexes } from './0007_queue_indexes.js';
 import { providerEventsAge } from './0008_provider_events_age.js';
 import { receiverContract } from './0009_receiver_contract.js';
+import { receiverContract2 } from './0010_receiver_contract_2.js';
 
 export interface Migration {
   readonly name: string;
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   queueIndexes,
   providerEventsAge,
   receiverContract,
+  receiverContract2,
 ];

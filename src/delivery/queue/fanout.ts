@@ -89,6 +89,7 @@ export function deliveryRows(
         lease_until: null,
         is_test: 0,
         rate_slot: 0,
+        order_key: null,
         created_at: now,
         updated_at: now,
         completed_at: null,

@@ -23,6 +23,7 @@ const WITH_BODY = [
   'lease_until',
   'is_test',
   'rate_slot',
+  'order_key',
   'created_at',
   'updated_at',
   'completed_at',
