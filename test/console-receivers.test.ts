@@ -8,33 +8,32 @@
  * in test-artifacts/screenshots/ (git-ignored).
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../src/delivery/signature.js';
 import {
-  CHROMIUM,
   RUN_BROWSER_TESTS,
   SHOTS,
-  bounded,
   buildConsoleIfStale,
+  callApi,
+  closeConsole,
+  firstPage,
   launchChromium,
+  noteSkipped,
+  serveConsole,
   until,
+  type BrowserErrors,
 } from './support/browser.js';
-import { freePort, startCli, stop, waitForOk } from './support/cli.js';
 import { forEachDialect, type Org } from './support/harness.js';
-import { CA_FILE, useReceiver } from './support/receiver.js';
+import { useReceiver } from './support/receiver.js';
 
 const SECRET = 'receivers-test-secret-0123456789';
 const HOUR_MS = 3_600_000;
 
-if (!RUN_BROWSER_TESTS) {
-  process.stdout.write(
-    `Console receiver tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium).\n`,
-  );
-}
+noteSkipped('Console receiver tests');
 
 beforeAll(buildConsoleIfStale, 150_000);
 
@@ -54,25 +53,12 @@ forEachDialect('console: secrets, rate limits and receiver answers', (h) => {
     let dir = '';
     let base = '';
     let child: ChildProcess | undefined;
-    let output = '';
     let context: BrowserContext | undefined;
     let page: Page;
-    const pageErrors: string[] = [];
-    const consoleErrors: string[] = [];
+    const errors: BrowserErrors = { page: [], console: [] };
 
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          ...org.headers,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      expect(res.ok, `${method} ${path}: ${res.status} ${text}`).toBe(true);
-      return text ? JSON.parse(text) : null;
-    };
+    const api = (method: string, path: string, body?: unknown) =>
+      callApi(base, org.headers, method, path, body);
     const hook = (id: string): Promise<Hook> => api('GET', `/api/webhooks/${id}`);
     const shot = (name: string) =>
       page.screenshot({ path: join(SHOTS, `receivers-${h.dialect}-${name}.png`), fullPage: true });
@@ -113,28 +99,10 @@ forEachDialect('console: secrets, rate limits and receiver answers', (h) => {
       mkdirSync(SHOTS, { recursive: true });
       org = await h.createOrg();
       dir = mkdtempSync(join(tmpdir(), 'hookdesk-console-receivers-'));
-      const port = await freePort();
-      base = `http://127.0.0.1:${port}`;
-      child = startCli(['serve'], {
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: h.databaseUrl,
-        HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
-        HOOKDESK_EGRESS_CA_FILE: CA_FILE,
-        HOOKDESK_DELIVERY_TIMEOUT_MS: '2000',
-      });
-      child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-      expect(await waitForOk(`${base}/readyz`, 30_000), output).toBe(true);
-
+      ({ base, child } = await serveConsole({ DATABASE_URL: h.databaseUrl }));
       context = await launchChromium(join(dir, 'chromium-profile'));
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-      page = context.pages()[0] ?? (await context.newPage());
-      page.setDefaultTimeout(15_000);
-      page.on('console', (m) => {
-        if (m.type() === 'error') consoleErrors.push(m.text());
-      });
-      page.on('pageerror', (e) => pageErrors.push(e.message));
+      page = await firstPage(context, errors);
 
       await page.goto(`${base}/webhooks`);
       await page.getByLabel('API key').fill(org.apiKey);
@@ -142,13 +110,7 @@ forEachDialect('console: secrets, rate limits and receiver answers', (h) => {
       await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
     }, 120_000);
 
-    afterAll(async () => {
-      await bounded(context?.close() ?? Promise.resolve(), 15_000, 'closing Chromium').catch(
-        () => undefined,
-      );
-      if (child) await stop(child);
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }, 30_000);
+    afterAll(() => closeConsole(context, child, dir), 30_000);
 
     it('rotates a secret: shown once with a copy button and the overlap’s end', async () => {
       const created = await api('POST', '/api/webhooks', {
@@ -337,10 +299,10 @@ forEachDialect('console: secrets, rate limits and receiver answers', (h) => {
     });
 
     it('logged no script errors', () => {
-      expect(pageErrors).toEqual([]);
+      expect(errors.page).toEqual([]);
       // The browser logs each 4xx the tests provoked (the refused overlap and rate limit).
       expect(
-        consoleErrors.filter(
+        errors.console.filter(
           (e) => !/^Failed to load resource: the server responded with a status of 400/.test(e),
         ),
       ).toEqual([]);

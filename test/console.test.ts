@@ -6,57 +6,42 @@
  * test-artifacts/screenshots/ (git-ignored).
  *
  * Without /usr/bin/chromium the browser half is skipped with one line, except
- * under CI=true, where it fails (.ci/run installs Chromium).
+ * under CI=true, where it fails (.ci/run installs Chromium). The set-up is
+ * shared with the other console suites in test/support/browser.ts.
  */
-import { execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNEL_SPECS, CHANNEL_TYPES } from '../src/channels/channel-types.js';
 import { VERSION } from '../src/version.js';
 import { DEFAULT_RETRY_POLICY } from '../src/webhooks/webhooks.input.js';
-import { freePort, startCli, stop, waitForOk } from './support/cli.js';
+import {
+  RUN_BROWSER_TESTS,
+  SHOTS,
+  buildConsoleIfStale,
+  callApi,
+  closeConsole,
+  firstPage,
+  launchChromium,
+  noteSkipped,
+  serveConsole,
+  until,
+  type BrowserErrors,
+} from './support/browser.js';
 import { forEachDialect } from './support/harness.js';
-import { CA_FILE, useReceiver } from './support/receiver.js';
+import { useReceiver } from './support/receiver.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const CI = process.env.CI === 'true' || process.env.CI === '1';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const KEY = 'hdk_console_test_key_0123456789abcdef';
 const SECRET = 'console-test-secret-0123456789';
 const TWILIO_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 const TWILIO_TOKEN = 'twilio_console_test_auth_token_42';
 
-if (!HAVE_CHROMIUM && !CI) {
-  process.stdout.write(
-    `Console browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium).\n`,
-  );
-}
+noteSkipped('Console browser tests');
 
-/** Newest modification time of the files under `dir`, in ms. */
-function newest(dir: string): number {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .reduce((max, e) => Math.max(max, statSync(join(e.parentPath, e.name)).mtimeMs), 0);
-}
-
-// The console under test is the one in console/ now: rebuilt when dist/ is
-// older (`npm install` and `npm run build` build it, so CI rarely needs to).
-beforeAll(async () => {
-  const index = join(ROOT, 'dist', 'console', 'index.html');
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(ROOT, 'console'))) return;
-  await promisify(execFile)('npm', ['run', '--silent', 'build:console'], {
-    cwd: ROOT,
-    timeout: 120_000,
-  });
-}, 150_000);
+beforeAll(buildConsoleIfStale, 150_000);
 
 forEachDialect('console pages', (h) => {
   it('serves the page at / and at every console route, with a strict CSP', async () => {
@@ -98,53 +83,19 @@ forEachDialect('console pages', (h) => {
   });
 });
 
-/** Resolves once `check` returns true; polls every 200 ms for at most `timeoutMs`. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-/** Rejects when `promise` takes longer than `ms`. */
-function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 60_000 }, () => {
+describe.skipIf(!RUN_BROWSER_TESTS)('admin console in Chromium', { timeout: 60_000 }, () => {
   const receiver = useReceiver();
   /** What the receiver answers on /hook; /down always fails. */
   let hookAnswer: 'ok' | 'fail' = 'ok';
   let dir = '';
   let base = '';
   let child: ChildProcess | undefined;
-  let output = '';
   let context: BrowserContext | undefined;
   let page: Page;
-  const consoleErrors: string[] = [];
-  const pageErrors: string[] = [];
+  const errors: BrowserErrors = { page: [], console: [] };
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${KEY}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    expect(res.ok, `${method} ${path}: ${res.status} ${text}`).toBe(true);
-    return text ? JSON.parse(text) : null;
-  };
+  const api = (method: string, path: string, body?: unknown) =>
+    callApi(base, { authorization: `Bearer ${KEY}` }, method, path, body);
   const shot = (name: string) =>
     page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   const row = (text: string) => page.getByRole('row').filter({ hasText: text });
@@ -154,9 +105,6 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
     page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name });
 
   beforeAll(async () => {
-    if (!HAVE_CHROMIUM) {
-      throw new Error(`CI=true and ${CHROMIUM} is missing: .ci/run installs it with apt-get.`);
-    }
     receiver.respond = (req) => {
       if (req.path === '/down') return { status: 500, body: 'down for maintenance' };
       if (hookAnswer === 'fail') return { status: 500, body: 'E'.repeat(5000) };
@@ -169,56 +117,15 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
     rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'hookdesk-console-'));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = startCli(['serve'], {
-      PORT: String(port),
-      HOST: '127.0.0.1',
+    ({ base, child } = await serveConsole({
       DATABASE_URL: `sqlite:${join(dir, 'console.db')}`,
       HOOKDESK_BOOTSTRAP_API_KEY: KEY,
-      HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
-      HOOKDESK_EGRESS_CA_FILE: CA_FILE,
-      HOOKDESK_DELIVERY_TIMEOUT_MS: '2000',
-    });
-    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-    expect(await waitForOk(`${base}/readyz`, 30_000), output).toBe(true);
-
-    context = await bounded(
-      chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-        viewport: { width: 1280, height: 800 },
-        timeout: 30_000,
-      }),
-      40_000,
-      'launching Chromium',
-    );
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(15_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    }));
+    context = await launchChromium(join(dir, 'chromium-profile'));
+    page = await firstPage(context, errors);
   }, 120_000);
 
-  afterAll(async () => {
-    await bounded(context?.close() ?? Promise.resolve(), 15_000, 'closing Chromium').catch(
-      () => undefined,
-    );
-    if (child) await stop(child);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 30_000);
+  afterAll(() => closeConsole(context, child, dir), 30_000);
 
   it('signs in with an API key kept in session storage', async () => {
     await page.goto(`${base}/webhooks`);
@@ -586,12 +493,12 @@ describe.skipIf(!HAVE_CHROMIUM && !CI)('admin console in Chromium', { timeout: 6
   });
 
   it('logged no script errors', () => {
-    expect(pageErrors).toEqual([]);
-    expect(consoleErrors.length).toBeGreaterThan(0); // the provoked 4xx below: the listener works
+    expect(errors.page).toEqual([]);
+    expect(errors.console.length).toBeGreaterThan(0); // the provoked 4xx below: the listener works
     // The browser itself logs each 4xx answer the tests provoked on purpose
     // (the wrong key, the refused URLs, the bad header, the bad SLA target).
     expect(
-      consoleErrors.filter(
+      errors.console.filter(
         (e) => !/^Failed to load resource: the server responded with a status of 40[01]/.test(e),
       ),
     ).toEqual([]);

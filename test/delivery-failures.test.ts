@@ -5,16 +5,20 @@
  */
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { jobHandlers } from '../src/cli/job-handlers.js';
 import { createDeliveryContext } from '../src/delivery/context.js';
 import type { Resolver } from '../src/egress/index.js';
 import { jobBackoffMs } from '../src/jobs/queue.js';
-import { JobRunner } from '../src/jobs/runner.js';
-import { createLogger } from '../src/logger.js';
-import { createMailer } from '../src/mail/mailer.js';
-import { WEBHOOK_DISABLED_MAIL_JOB } from '../src/notifications/webhook-disabled-mail.js';
+import {
+  addAdmin,
+  addAgent,
+  disabledMailJobs,
+  firstAdminEmail,
+  jobRunner,
+  notificationsOf,
+  webhookRow,
+} from './support/disabled-webhooks.js';
 import { drain } from './support/email.js';
-import { forEachDialect, type Harness } from './support/harness.js';
+import { forEachDialect } from './support/harness.js';
 import { CA_FILE, Receiver } from './support/receiver.js';
 import { MailCatcher } from './support/smtp.js';
 import {
@@ -32,14 +36,6 @@ const ENV = {
   HOOKDESK_DELIVERY_TIMEOUT_MS: '800',
 };
 
-/** A job runner with every handler a worker process registers, mailing through `smtpUrl`. */
-function jobRunner(h: Harness, smtpUrl: string): JobRunner {
-  const logger = createLogger('silent');
-  const mailer = createMailer({ smtpUrl, mailFrom: 'Hookdesk <hookdesk@test.localhost>' }, logger);
-  const deps = { database: h.database, clock: h.clock, logger, mailer };
-  return new JobRunner({ ...deps, handlers: jobHandlers(deps) }, { leaseMs: 60_000 });
-}
-
 forEachDialect(
   'delivery failures',
   (h) => {
@@ -52,14 +48,6 @@ forEachDialect(
     afterAll(async () => {
       await Promise.all([receiver.close(), untrusted.close(), mail.close()]);
     });
-
-    const disabledMailJobs = (organizationId: string) =>
-      h.db
-        .selectFrom('jobs')
-        .selectAll()
-        .where('organization_id', '=', organizationId)
-        .where('kind', '=', WEBHOOK_DISABLED_MAIL_JOB)
-        .execute();
 
     /** One delivery to `url`, one attempt; returns its attempt row. */
     async function attemptOnce(url: string, worker = testWorker(h)) {
@@ -180,19 +168,8 @@ forEachDialect(
       receiver.respond = (r) =>
         r.path === '/broken' ? { status: 500, body: 'boom' } : { status: 200 };
       const org = await h.createOrg();
-      const second = await h.request({
-        method: 'POST',
-        url: '/api/users',
-        key: org.apiKey,
-        payload: { email: 'second-admin@example.com', name: 'Second', role: 'admin' },
-      });
-      expect(second.statusCode).toBe(201);
-      await h.request({
-        method: 'POST',
-        url: '/api/users',
-        key: org.apiKey,
-        payload: { email: 'agent@example.com', name: 'Agent' },
-      });
+      const secondAdmin = await addAdmin(h, org, 'second-admin@example.com');
+      await addAgent(h, org, 'agent@example.com');
       const hook = await createWebhook(h, org, {
         url: receiver.url('/broken'),
         events: ['ticket.created'],
@@ -208,11 +185,7 @@ forEachDialect(
       const brokenBefore = receiver.received.filter((r) => r.path === '/broken').length;
       for (let i = 0; i < 30 && (await worker.runOnce()) > 0; i++);
       expect(receiver.received.filter((r) => r.path === '/broken').length - brokenBefore).toBe(10);
-      const row = await h.db
-        .selectFrom('webhooks')
-        .selectAll()
-        .where('id', '=', hook.id)
-        .executeTakeFirstOrThrow();
+      const row = await webhookRow(h, hook.id);
       expect(row).toMatchObject({
         active: 0,
         disabled_reason: 'consecutive_failures',
@@ -224,14 +197,8 @@ forEachDialect(
       expect(statuses.filter((s) => s === 'cancelled')).toHaveLength(2);
       expect((await deliveriesOf(h, healthy.id)).every((d) => d.status === 'succeeded')).toBe(true);
 
-      const notes = await h.db
-        .selectFrom('notifications')
-        .selectAll()
-        .where('organization_id', '=', org.organizationId)
-        .execute();
-      expect(notes.map((n) => n.user_id).sort()).toEqual(
-        [org.adminUserId, second.json().id].sort(),
-      );
+      const notes = await notificationsOf(h, org.organizationId);
+      expect(notes.map((n) => n.user_id).sort()).toEqual([org.adminUserId, secondAdmin].sort());
       for (const n of notes) {
         expect(n.type).toBe('webhook_disabled');
         expect(JSON.parse(n.data)).toMatchObject({
@@ -251,16 +218,11 @@ forEachDialect(
           (m) => m.raw.includes(hook.id) || m.raw.includes(receiver.url('/broken')),
         );
       expect(mailed()).toEqual([]);
-      expect(await disabledMailJobs(org.organizationId)).toHaveLength(2);
+      expect(await disabledMailJobs(h, org.organizationId)).toHaveLength(2);
       await drain(jobRunner(h, mail.url));
       const sent = mailed();
-      const admin = await h.db
-        .selectFrom('users')
-        .select('email')
-        .where('id', '=', org.adminUserId)
-        .executeTakeFirstOrThrow();
       expect(sent.map((m) => m.to[0]).sort()).toEqual(
-        [admin.email, 'second-admin@example.com'].sort(),
+        [await firstAdminEmail(h, org), 'second-admin@example.com'].sort(),
       );
       for (const m of sent) {
         expect(m.raw).toContain('hook');
@@ -294,7 +256,7 @@ forEachDialect(
       await emitTicketEvents(h, org.organizationId, 10, 'a');
       const worker = testWorker(h, { concurrency: 1, perWebhook: 1 });
       for (let i = 0; i < 30 && (await worker.runOnce()) > 0; i++);
-      expect(await disabledMailJobs(org.organizationId)).toMatchObject([{ status: 'pending' }]);
+      expect(await disabledMailJobs(h, org.organizationId)).toMatchObject([{ status: 'pending' }]);
 
       // Nothing listens on this port: the send fails and the job waits for its retry.
       const closed: Server = createServer();
@@ -302,22 +264,17 @@ forEachDialect(
       const port = (closed.address() as { port: number }).port;
       await new Promise<void>((r) => closed.close(() => r()));
       await drain(jobRunner(h, `smtp://127.0.0.1:${port}`));
-      expect(await disabledMailJobs(org.organizationId)).toMatchObject([
+      expect(await disabledMailJobs(h, org.organizationId)).toMatchObject([
         { status: 'pending', attempt_count: 1 },
       ]);
 
       h.clock.advance(jobBackoffMs(1));
       await drain(jobRunner(h, mail.url));
-      expect(await disabledMailJobs(org.organizationId)).toMatchObject([
+      expect(await disabledMailJobs(h, org.organizationId)).toMatchObject([
         { status: 'succeeded', attempt_count: 2 },
       ]);
-      const admin = await h.db
-        .selectFrom('users')
-        .select('email')
-        .where('id', '=', org.adminUserId)
-        .executeTakeFirstOrThrow();
       const sent = mail.mails.filter((m) => m.raw.includes(receiver.url('/smtp-away')));
-      expect(sent.map((m) => m.to)).toEqual([[admin.email]]);
+      expect(sent.map((m) => m.to)).toEqual([[await firstAdminEmail(h, org)]]);
       expect(sent[0]!.raw).toContain('was disabled');
     });
   },

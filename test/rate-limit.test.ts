@@ -5,13 +5,12 @@
  * wait as pending rows, are not failed, and leave the worker's slots to
  * other webhooks.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
 import { burstOf, scheduleStarts, startsNow } from '../src/delivery/rate-schedule.js';
-import { stop } from './support/cli.js';
 import { forEachDialect, type Harness, type Org } from './support/harness.js';
-import { HookdeskProcess, until } from './support/processes.js';
-import { CA_FILE, Receiver, type Received } from './support/receiver.js';
+import { until, useWorkerProcesses } from './support/processes.js';
+import { CA_FILE, useReceiver, type Received } from './support/receiver.js';
 import { createWebhook, emitTicketEvents } from './support/webhooks.js';
 import { testWorker } from './support/worker.js';
 
@@ -105,13 +104,7 @@ const ENV = { HOOKDESK_EGRESS_ALLOW: '127.0.0.1', HOOKDESK_EGRESS_CA_FILE: CA_FI
 forEachDialect(
   'per-webhook rate limit',
   (h) => {
-    const receiver = new Receiver();
-    beforeAll(async () => {
-      await receiver.start();
-    });
-    afterAll(async () => {
-      await receiver.close();
-    });
+    const receiver = useReceiver();
 
     /** One organization with a limited webhook and an unlimited one. */
     async function setup(
@@ -211,25 +204,14 @@ forEachDialect(
     }, 20_000);
 
     if (h.dialect === 'postgres') {
-      const workers: HookdeskProcess[] = [];
-      afterEach(async () => {
-        await Promise.all(workers.splice(0).map((w) => stop(w.child)));
-      });
+      const processes = useWorkerProcesses();
 
       it('two worker processes share one limit: 100 deliveries at 5/s, never 10 in a second', async () => {
         const { org, slow, fast } = await setup('procs', 5);
         await emitTicketEvents(h, org.organizationId, 100, 'procs');
-        for (const name of ['A', 'B']) {
-          const w = new HookdeskProcess(name, ['worker'], {
-            DATABASE_URL: h.databaseUrl,
-            HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
-            HOOKDESK_EGRESS_CA_FILE: CA_FILE,
-            LOG_LEVEL: 'info',
-          });
-          workers.push(w);
-        }
+        const workers = processes.start(h.databaseUrl, ['A', 'B']);
         await Promise.all(workers.map((w) => w.waitForLog('delivery worker started')));
-        const describe = () => workers.map((w) => w.describe()).join('\n');
+        const { describe } = processes;
         await until(
           'the unlimited webhook drained',
           () => arrivals('/procs/free').length >= 100,

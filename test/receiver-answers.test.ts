@@ -5,13 +5,17 @@
  * (its pending work cancelled, every admin told by notification and email).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { jobHandlers } from '../src/cli/job-handlers.js';
-import { JobRunner } from '../src/jobs/runner.js';
-import { createLogger } from '../src/logger.js';
-import { createMailer } from '../src/mail/mailer.js';
-import { WEBHOOK_DISABLED_MAIL_JOB } from '../src/notifications/webhook-disabled-mail.js';
+import {
+  addAdmin,
+  addAgent,
+  disabledMailJobs,
+  firstAdminEmail,
+  jobRunner,
+  notificationsOf,
+  webhookRow,
+} from './support/disabled-webhooks.js';
 import { drain, parseMail } from './support/email.js';
-import { forEachDialect, type Harness, type Org } from './support/harness.js';
+import { forEachDialect } from './support/harness.js';
 import { CA_FILE, Receiver } from './support/receiver.js';
 import { MailCatcher } from './support/smtp.js';
 import {
@@ -30,14 +34,6 @@ const ENV = {
   HOOKDESK_DELIVERY_TIMEOUT_MS: '2000',
 };
 
-/** A job runner with every handler a worker process registers, mailing through `smtpUrl`. */
-function jobRunner(h: Harness, smtpUrl: string): JobRunner {
-  const logger = createLogger('silent');
-  const mailer = createMailer({ smtpUrl, mailFrom: 'Hookdesk <hookdesk@test.localhost>' }, logger);
-  const deps = { database: h.database, clock: h.clock, logger, mailer };
-  return new JobRunner({ ...deps, handlers: jobHandlers(deps) }, { leaseMs: 60_000 });
-}
-
 forEachDialect(
   'receiver answers',
   (h) => {
@@ -49,33 +45,6 @@ forEachDialect(
     afterAll(async () => {
       await Promise.all([receiver.close(), mail.close()]);
     });
-
-    const webhookRow = (id: string) =>
-      h.db.selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    const notesOf = (organizationId: string) =>
-      h.db
-        .selectFrom('notifications')
-        .selectAll()
-        .where('organization_id', '=', organizationId)
-        .execute();
-    const mailJobsOf = (organizationId: string) =>
-      h.db
-        .selectFrom('jobs')
-        .selectAll()
-        .where('organization_id', '=', organizationId)
-        .where('kind', '=', WEBHOOK_DISABLED_MAIL_JOB)
-        .execute();
-
-    async function addAdmin(org: Org, email: string): Promise<string> {
-      const res = await h.request({
-        method: 'POST',
-        url: '/api/users',
-        key: org.apiKey,
-        payload: { email, name: 'Second', role: 'admin' },
-      });
-      expect(res.statusCode, res.body).toBe(201);
-      return res.json().id;
-    }
 
     /** A webhook at `path` on the default policy (first retry after 1 s) with one delivery due. */
     async function oneDelivery(path: string) {
@@ -106,7 +75,7 @@ forEachDialect(
       const [a] = await attemptsOf(h, d!.id);
       expect(a).toMatchObject({ number: 1, status_code: 429, error_code: null });
       expect(JSON.parse(a!.response_headers!)).toMatchObject({ 'retry-after': '120' });
-      expect(await webhookRow(hook.id)).toMatchObject({ active: 1, consecutive_failures: 1 });
+      expect(await webhookRow(h, hook.id)).toMatchObject({ active: 1, consecutive_failures: 1 });
 
       // What the console reads: the attempt's status and headers, the delivery's next time.
       const detail = await h.request({
@@ -126,7 +95,7 @@ forEachDialect(
       expect(await worker.runOnce()).toBe(1);
       [d] = await deliveriesOf(h, hook.id);
       expect(d).toMatchObject({ status: 'succeeded', attempt_count: 2 });
-      expect(await webhookRow(hook.id)).toMatchObject({ active: 1, consecutive_failures: 0 });
+      expect(await webhookRow(h, hook.id)).toMatchObject({ active: 1, consecutive_failures: 0 });
     });
 
     it('503 with Retry-After as an HTTP date retries at that date', async () => {
@@ -161,13 +130,8 @@ forEachDialect(
       receiver.respond = (r) =>
         r.path === '/gone' ? { status: 410, body: 'no such endpoint' } : { status: 200 };
       const org = await h.createOrg();
-      const secondAdmin = await addAdmin(org, 'gone-admin@example.com');
-      await h.request({
-        method: 'POST',
-        url: '/api/users',
-        key: org.apiKey,
-        payload: { email: 'gone-agent@example.com', name: 'Agent' },
-      });
+      const secondAdmin = await addAdmin(h, org, 'gone-admin@example.com');
+      await addAgent(h, org, 'gone-agent@example.com');
       const hook = await createWebhook(h, org, { url: receiver.url('/gone') });
       const other = await createWebhook(h, org, { url: receiver.url('/still-here') });
       await createTicket(h, org);
@@ -188,7 +152,7 @@ forEachDialect(
       for (let i = 0; i < 5 && (await worker.runOnce()) > 0; i++);
       expect(receiver.received.filter((r) => r.path === '/gone').length - before).toBe(1);
 
-      const row = await webhookRow(hook.id);
+      const row = await webhookRow(h, hook.id);
       expect(row).toMatchObject({ active: 0, disabled_reason: 'gone', consecutive_failures: 1 });
       expect(row.disabled_at).toBe(h.clock.now());
       const deliveries = await deliveriesOf(h, hook.id);
@@ -203,7 +167,7 @@ forEachDialect(
       ]);
       expect(await attemptsOf(h, first!.id)).toMatchObject([{ status_code: 410 }]);
       // Another webhook of the organization is untouched.
-      expect(await webhookRow(other.id)).toMatchObject({ active: 1 });
+      expect(await webhookRow(h, other.id)).toMatchObject({ active: 1 });
       expect((await deliveriesOf(h, other.id)).map((d) => d.status)).toEqual(['succeeded']);
 
       const api = await h.request({
@@ -213,7 +177,7 @@ forEachDialect(
       });
       expect(api.json()).toMatchObject({ active: false, disabledReason: 'gone' });
 
-      const notes = await notesOf(org.organizationId);
+      const notes = await notificationsOf(h, org.organizationId);
       expect(notes.map((n) => n.user_id).sort()).toEqual([org.adminUserId, secondAdmin].sort());
       for (const n of notes) {
         expect(n.type).toBe('webhook_disabled');
@@ -227,20 +191,15 @@ forEachDialect(
         expect(n.body).not.toContain('consecutive');
       }
 
-      expect(await mailJobsOf(org.organizationId)).toHaveLength(2);
+      expect(await disabledMailJobs(h, org.organizationId)).toHaveLength(2);
       await drain(jobRunner(h, mail.url));
       const mine = [];
       for (const m of mail.mails) {
         const parsed = await parseMail(m.raw);
         if (parsed.text?.includes(receiver.url('/gone'))) mine.push({ to: m.to, parsed });
       }
-      const admin = await h.db
-        .selectFrom('users')
-        .select('email')
-        .where('id', '=', org.adminUserId)
-        .executeTakeFirstOrThrow();
       expect(mine.map((m) => m.to[0]).sort()).toEqual(
-        [admin.email, 'gone-admin@example.com'].sort(),
+        [await firstAdminEmail(h, org), 'gone-admin@example.com'].sort(),
       );
       for (const { parsed } of mine) {
         expect(parsed.subject).toBe('[Hookdesk] Webhook "hook" was disabled');
@@ -264,13 +223,13 @@ forEachDialect(
         attemptCount: 1,
         attempts: [{ statusCode: 410 }],
       });
-      expect(await webhookRow(hook.id)).toMatchObject({
+      expect(await webhookRow(h, hook.id)).toMatchObject({
         active: 1,
         disabled_reason: null,
         consecutive_failures: 0,
       });
-      expect(await notesOf(org.organizationId)).toEqual([]);
-      expect(await mailJobsOf(org.organizationId)).toEqual([]);
+      expect(await notificationsOf(h, org.organizationId)).toEqual([]);
+      expect(await disabledMailJobs(h, org.organizationId)).toEqual([]);
     });
 
     it('ten failures in a row say so in the notification’s reason', async () => {
@@ -280,11 +239,11 @@ forEachDialect(
       await emitTicketEvents(h, org.organizationId, 10, 'r');
       const worker = testWorker(h, { concurrency: 1, perWebhook: 1 });
       for (let i = 0; i < 30 && (await worker.runOnce()) > 0; i++);
-      expect(await webhookRow(hook.id)).toMatchObject({
+      expect(await webhookRow(h, hook.id)).toMatchObject({
         active: 0,
         disabled_reason: 'consecutive_failures',
       });
-      const notes = await notesOf(org.organizationId);
+      const notes = await notificationsOf(h, org.organizationId);
       expect(notes).toHaveLength(1);
       expect(JSON.parse(notes[0]!.data)).toMatchObject({ reason: 'consecutive_failures' });
       expect(notes[0]!.body).toContain('After 10 consecutive failed deliveries');

@@ -306,21 +306,25 @@ forEachDialect('webhook secret rotation and rate limits', (h) => {
     const waiting = await insertDelivery(h, org.organizationId, hook.id);
     const queued = await insertDelivery(h, org.organizationId, hook.id);
     const done = await insertDelivery(h, org.organizationId, hook.id, 'failed');
-    await h.db
-      .updateTable('deliveries')
-      .set({ next_attempt_at: later, rate_slot: 1 })
-      .where('id', '=', waiting)
-      .execute();
+    /** As the limit leaves them: `waiting` holds a start reserved at `later`, the webhook's next. */
+    const reserve = async () => {
+      await h.db
+        .updateTable('deliveries')
+        .set({ next_attempt_at: later, rate_slot: 1 })
+        .where('id', '=', waiting)
+        .execute();
+      await h.db
+        .updateTable('webhooks')
+        .set({ rate_next_at: later })
+        .where('id', '=', hook.id)
+        .execute();
+    };
+    await reserve();
     // A retry due later is no reserved start: it keeps its time.
     await h.db
       .updateTable('deliveries')
       .set({ next_attempt_at: later })
       .where('id', '=', queued)
-      .execute();
-    await h.db
-      .updateTable('webhooks')
-      .set({ rate_next_at: later })
-      .where('id', '=', hook.id)
       .execute();
     const deliveries = async () =>
       Object.fromEntries(
@@ -351,16 +355,7 @@ forEachDialect('webhook secret rotation and rate limits', (h) => {
     expect(await rowOf(hook.id)).toMatchObject({ rate_limit_per_second: 50, rate_next_at: null });
 
     // To unlimited likewise.
-    await h.db
-      .updateTable('deliveries')
-      .set({ next_attempt_at: later, rate_slot: 1 })
-      .where('id', '=', waiting)
-      .execute();
-    await h.db
-      .updateTable('webhooks')
-      .set({ rate_next_at: later })
-      .where('id', '=', hook.id)
-      .execute();
+    await reserve();
     h.clock.advance(1000);
     expect((await api.patch(hook.id, { rateLimitPerSecond: null })).statusCode).toBe(200);
     expect((await deliveries())[waiting]).toMatchObject({

@@ -86,7 +86,6 @@ export function Alert({
   );
 }
 
-/** Problems of one form field, by the field's root name (`events[2]` belongs to `events`). */
 /**
  * A rejected form: the API's message, and the problems no field of the form
  * shows under itself (each field shows its own with `problemsOf`).
@@ -108,23 +107,29 @@ export function FormError({ message, problems }: { message: string; problems: Fi
   );
 }
 
+/** Problems of one form field, by the field's root name (`events[2]` belongs to `events`). */
 export function problemsOf(problems: FieldProblem[], name: string): FieldProblem[] {
   return problems.filter((p) => p.field === name || p.field.split(/[.[]/)[0] === name);
 }
 
-export function Field(props: {
+interface FieldProps {
   id: string;
   label: string;
   help?: ComponentChildren;
   problems?: FieldProblem[];
   /** Extra words under the problems (e.g. what an SSRF rejection means). */
   explain?: ComponentChildren;
-  children: (aria: {
-    id: string;
-    'aria-describedby'?: string;
-    'aria-invalid'?: boolean;
-  }) => ComponentChildren;
-}) {
+}
+
+export function Field(
+  props: FieldProps & {
+    children: (aria: {
+      id: string;
+      'aria-describedby'?: string;
+      'aria-invalid'?: boolean;
+    }) => ComponentChildren;
+  },
+) {
   const problems = props.problems ?? [];
   const helpId = props.help ? `${props.id}-help` : undefined;
   const errorId = problems.length > 0 ? `${props.id}-error` : undefined;
@@ -154,6 +159,42 @@ export function Field(props: {
         </div>
       )}
     </div>
+  );
+}
+
+/**
+ * A `Field` holding one line of text (a plain `type="text"` input unless
+ * `type` says otherwise); `onValue` gets each change.
+ */
+export function TextField({
+  id,
+  label,
+  help,
+  problems,
+  explain,
+  value,
+  onValue,
+  ...input
+}: FieldProps & {
+  value: string;
+  onValue: (value: string) => void;
+  inputMode?: 'numeric' | 'url';
+  autocomplete?: string;
+  spellcheck?: boolean;
+  disabled?: boolean;
+} & ({ type?: 'text' } | { type: 'url' } | { type: 'password' })) {
+  return (
+    <Field id={id} label={label} help={help} problems={problems} explain={explain}>
+      {(aria) => (
+        <input
+          {...aria}
+          type="text"
+          {...input}
+          value={value}
+          onInput={(e) => onValue(e.currentTarget.value)}
+        />
+      )}
+    </Field>
   );
 }
 

@@ -1,15 +1,18 @@
 /**
  * What the console's browser tests share: Debian's Chromium driven by
  * playwright-core (no browser is downloaded), the console built when dist/ is
- * older than console/, and bounded waits. test/console.test.ts has the full
- * tour and its own copy of the set-up; newer console suites use this one.
+ * older than console/, a `hookdesk serve` child that serves it, the API
+ * called beside the browser, and bounded waits.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { freePort, startCli, stop, waitForOk } from './cli.js';
+import { CA_FILE } from './receiver.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
@@ -19,6 +22,12 @@ export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 /** Skipped without Chromium, except under CI, where its absence is a failure. */
 export const RUN_BROWSER_TESTS = HAVE_CHROMIUM || CI;
 
+/** Says once, on the suite's output, that `what` is skipped for want of Chromium. */
+export function noteSkipped(what: string): void {
+  if (RUN_BROWSER_TESTS) return;
+  process.stdout.write(`${what} skipped: ${CHROMIUM} is missing (apt-get install -y chromium).\n`);
+}
+
 /** Newest modification time of the files under `dir`, in ms. */
 function newest(dir: string): number {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -26,7 +35,10 @@ function newest(dir: string): number {
     .reduce((max, e) => Math.max(max, statSync(join(e.parentPath, e.name)).mtimeMs), 0);
 }
 
-/** The console under test is the one in console/ now: rebuilt when dist/ is older. */
+/**
+ * The console under test is the one in console/ now: rebuilt when dist/ is
+ * older (`npm install` and `npm run build` build it, so CI rarely needs to).
+ */
 export async function buildConsoleIfStale(): Promise<void> {
   const index = join(ROOT, 'dist', 'console', 'index.html');
   if (existsSync(index) && statSync(index).mtimeMs >= newest(join(ROOT, 'console'))) return;
@@ -60,6 +72,90 @@ export async function launchChromium(profileDir: string): Promise<BrowserContext
     40_000,
     'launching Chromium',
   );
+}
+
+/**
+ * A `hookdesk serve` child on a free loopback port, ready (GET /readyz), that
+ * delivers to the loopback receivers of test/support/receiver.ts. `env` adds
+ * the database and anything else. Stopped here if it never gets ready, since
+ * the suite's afterAll never hears of it then.
+ */
+export async function serveConsole(
+  env: Record<string, string>,
+): Promise<{ base: string; child: ChildProcess }> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = startCli(['serve'], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
+    HOOKDESK_EGRESS_CA_FILE: CA_FILE,
+    HOOKDESK_DELIVERY_TIMEOUT_MS: '2000',
+    ...env,
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const ready = await waitForOk(`${base}/readyz`, 30_000);
+  if (!ready) await stop(child);
+  expect(ready, output).toBe(true);
+  return { base, child };
+}
+
+/** What the page logged that a suite checks at its end. */
+export interface BrowserErrors {
+  /** Uncaught script errors. */
+  page: string[];
+  /** The browser's own error lines, such as each 4xx answer a test provoked. */
+  console: string[];
+}
+
+/** The context's first tab, with a 15 s default timeout, its errors collected in `errors`. */
+export async function firstPage(context: BrowserContext, errors: BrowserErrors): Promise<Page> {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.console.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.page.push(e.message));
+  return page;
+}
+
+/** The afterAll of a console suite: Chromium (bounded), the server, the temporary folder. */
+export async function closeConsole(
+  context: BrowserContext | undefined,
+  child: ChildProcess | undefined,
+  dir: string,
+): Promise<void> {
+  await bounded(context?.close() ?? Promise.resolve(), 15_000, 'closing Chromium').catch(
+    () => undefined,
+  );
+  if (child) await stop(child);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Calls the API beside the browser with `headers` (the credentials); any
+ * answer but 2xx fails the test. The JSON answer, or null when empty.
+ */
+export async function callApi(
+  base: string,
+  headers: Record<string, string>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<any> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...headers,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  expect(res.ok, `${method} ${path}: ${res.status} ${text}`).toBe(true);
+  return text ? JSON.parse(text) : null;
 }
 
 /** Resolves once `check` returns true; polls every 200 ms for at most `timeoutMs`. */

@@ -4,7 +4,9 @@
  * ./wait.ts (re-exported here for the suites that import them from here).
  */
 import type { ChildProcess } from 'node:child_process';
-import { startCli } from './cli.js';
+import { afterEach } from 'vitest';
+import { startCli, stop } from './cli.js';
+import { CA_FILE } from './receiver.js';
 import { until } from './wait.js';
 
 export { sleep, until } from './wait.js';
@@ -177,3 +179,33 @@ export function deliveryHeader(headers: Record<string, unknown>): string {
 }
 
 export type { ChildProcess };
+
+/**
+ * `hookdesk worker` children on a test's database, delivering to receivers
+ * on loopback (trusting the test CA), logging each attempt; whatever a test
+ * started is stopped after it (SIGTERM, then SIGKILL).
+ */
+export function useWorkerProcesses() {
+  const workers: HookdeskProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => stop(w.child)));
+  });
+  return {
+    workers,
+    start(databaseUrl: string, names: readonly string[], env: Record<string, string> = {}) {
+      const started = names.map(
+        (name) =>
+          new HookdeskProcess(name, ['worker'], {
+            DATABASE_URL: databaseUrl,
+            HOOKDESK_EGRESS_ALLOW: '127.0.0.1',
+            HOOKDESK_EGRESS_CA_FILE: CA_FILE,
+            LOG_LEVEL: 'info',
+            ...env,
+          }),
+      );
+      workers.push(...started);
+      return started;
+    },
+    describe: () => workers.map((w) => w.describe()).join('\n'),
+  };
+}

@@ -5,7 +5,8 @@
  * stored one.
  */
 import { useState } from 'preact/hooks';
-import { ApiError, api, errorText, type Channel, type FieldProblem } from '../api.js';
+import { api, type Channel, type FieldProblem } from '../api.js';
+import { useFormSend } from '../forms.js';
 import { channelType, loadMeta, type CredentialFieldInfo, type Meta } from '../meta.js';
 import { Link, navigate } from '../router.js';
 import {
@@ -14,6 +15,7 @@ import {
   FormError,
   Loading,
   PageTitle,
+  TextField,
   problemsOf,
   setFlash,
   useAsync,
@@ -85,9 +87,7 @@ export function ChannelFormPage({ id }: { id: string | null }) {
 
 function ChannelForm({ channel, meta }: { channel: Channel | null; meta: Meta }) {
   const [form, setForm] = useState(() => initial(channel, meta));
-  const [problems, setProblems] = useState<FieldProblem[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { problems, error, setError, busy, send } = useFormSend();
   const kind = channelType(meta, form.type);
 
   const submit = async (e: Event) => {
@@ -98,8 +98,7 @@ function ChannelForm({ channel, meta }: { channel: Channel | null; meta: Meta })
     if (!channel) body.type = form.type;
     if (!channel || form.name !== channel.name) body.name = form.name;
     if (Object.keys(credentials).length > 0) body.credentials = credentials;
-    setBusy(true);
-    try {
+    await send('The channel was not saved.', async () => {
       let saved: Channel | null = null;
       if (!channel) saved = await api<Channel>('POST', '/api/channels', body);
       else if (Object.keys(body).length > 0) {
@@ -114,17 +113,7 @@ function ChannelForm({ channel, meta }: { channel: Channel | null; meta: Meta })
       }
       setFlash(channel ? `${form.name} was saved.` : `${form.name} was created.`);
       navigate('/channels');
-    } catch (err) {
-      if (err instanceof ApiError && err.details.length > 0) {
-        setProblems(err.details);
-        setError('The channel was not saved. Fix the fields marked below.');
-      } else {
-        setProblems([]);
-        setError(errorText(err));
-      }
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const credentialProblems = (name: string) =>
@@ -168,24 +157,14 @@ function ChannelForm({ channel, meta }: { channel: Channel | null; meta: Meta })
           </Field>
         )}
 
-        <Field
+        <TextField
           id="ch-name"
           label="Name"
           help="1–200 characters, for you (such as “Support SMS”)."
           problems={problemsOf(problems, 'name')}
-        >
-          {(aria) => (
-            <input
-              {...aria}
-              type="text"
-              value={form.name}
-              onInput={(e) => {
-                const name = e.currentTarget.value;
-                setForm((f) => ({ ...f, name }));
-              }}
-            />
-          )}
-        </Field>
+          value={form.name}
+          onValue={(name) => setForm((f) => ({ ...f, name }))}
+        />
 
         <fieldset>
           <legend>{kind.label} credentials</legend>

@@ -4,10 +4,20 @@
  * are shown under each field, so the console and the API can never disagree.
  */
 import { useState } from 'preact/hooks';
-import { ApiError, api, errorText, webhookPath, type FieldProblem, type Webhook } from '../api.js';
+import { api, webhookPath, type Webhook } from '../api.js';
+import { useFormSend } from '../forms.js';
 import { Link, navigate } from '../router.js';
 import { useDirectory, type Directory } from '../store.js';
-import { Alert, Field, FormError, Loading, PageTitle, problemsOf, setFlash } from '../ui.js';
+import {
+  Alert,
+  Field,
+  FormError,
+  Loading,
+  PageTitle,
+  TextField,
+  problemsOf,
+  setFlash,
+} from '../ui.js';
 import { explainUrl, parseHeaders, parseNumber, parseRetry } from './webhook-input.js';
 import { HookFacts, HookStatus } from './webhooks.js';
 
@@ -72,9 +82,7 @@ function WebhookForm({
   onSaved: () => void;
 }) {
   const [form, setForm] = useState(() => initial(hook, dir));
-  const [problems, setProblems] = useState<FieldProblem[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { problems, setProblems, error, setError, busy, send } = useFormSend();
   const set = <K extends keyof Form>(key: K, value: Form[K]) =>
     setForm((f) => ({ ...f, [key]: value }));
   const family = form.kind === 'ticket' ? 'ticket' : 'survey';
@@ -114,8 +122,7 @@ function WebhookForm({
     } else if (form.kind === 'survey' && form.events.length === 0) {
       delete body.events; // the API's default: survey.response_completed
     }
-    setBusy(true);
-    try {
+    await send('The webhook was not saved.', async () => {
       if (hook) {
         if (Object.keys(body).length > 0) await api('PATCH', webhookPath(hook), body);
       } else {
@@ -126,17 +133,7 @@ function WebhookForm({
       onSaved();
       setFlash(hook ? `${form.name} was saved.` : `${form.name} was created.`);
       navigate('/webhooks');
-    } catch (err) {
-      if (err instanceof ApiError && err.details.length > 0) {
-        setProblems(err.details);
-        setError('The webhook was not saved. Fix the fields marked below.');
-      } else {
-        setProblems([]);
-        setError(errorText(err));
-      }
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const known = [
@@ -204,40 +201,27 @@ function WebhookForm({
           </fieldset>
         )}
 
-        <Field
+        <TextField
           id="wh-name"
           label="Name"
           help="1–200 characters, for you."
           problems={problemsOf(problems, 'name')}
-        >
-          {(aria) => (
-            <input
-              {...aria}
-              type="text"
-              value={form.name}
-              onInput={(e) => set('name', e.currentTarget.value)}
-            />
-          )}
-        </Field>
+          value={form.name}
+          onValue={(v) => set('name', v)}
+        />
 
-        <Field
+        <TextField
           id="wh-url"
           label="URL"
           help="The receiver’s https:// address (at most 2,000 characters)."
           problems={problemsOf(problems, 'url')}
           explain={explainUrl(problemsOf(problems, 'url'))}
-        >
-          {(aria) => (
-            <input
-              {...aria}
-              type="url"
-              inputMode="url"
-              spellcheck={false}
-              value={form.url}
-              onInput={(e) => set('url', e.currentTarget.value)}
-            />
-          )}
-        </Field>
+          type="url"
+          inputMode="url"
+          spellcheck={false}
+          value={form.url}
+          onValue={(v) => set('url', v)}
+        />
 
         <fieldset
           id="wh-events"
@@ -281,7 +265,7 @@ function WebhookForm({
           )}
         </fieldset>
 
-        <Field
+        <TextField
           id="wh-secret"
           label={hook?.hasSecret ? 'New signing secret' : 'Signing secret'}
           help={
@@ -290,18 +274,12 @@ function WebhookForm({
               : `16–500 characters; optional. Deliveries then carry ${signature?.name ?? 'a signature'}.`
           }
           problems={problemsOf(problems, 'secret')}
-        >
-          {(aria) => (
-            <input
-              {...aria}
-              type="password"
-              autocomplete="new-password"
-              value={form.secret}
-              disabled={form.removeSecret}
-              onInput={(e) => set('secret', e.currentTarget.value)}
-            />
-          )}
-        </Field>
+          type="password"
+          autocomplete="new-password"
+          value={form.secret}
+          disabled={form.removeSecret}
+          onValue={(v) => set('secret', v)}
+        />
         {hook?.hasSecret && (
           <label class="inline">
             <input
@@ -336,39 +314,25 @@ function WebhookForm({
           )}
         </Field>
 
-        <Field
+        <TextField
           id="wh-retry"
           label="Retry delays (seconds)"
           help={`Comma-separated, at most ${retryPolicy.maxRetries}, each ${retryPolicy.minDelaySeconds}–${retryPolicy.maxDelaySeconds}. Empty: no retries. Default: ${retryPolicy.default.join(', ')}.`}
           problems={problemsOf(problems, 'retryPolicy')}
-        >
-          {(aria) => (
-            <input
-              {...aria}
-              type="text"
-              inputMode="numeric"
-              value={form.retry}
-              onInput={(e) => set('retry', e.currentTarget.value)}
-            />
-          )}
-        </Field>
+          inputMode="numeric"
+          value={form.retry}
+          onValue={(v) => set('retry', v)}
+        />
 
-        <Field
+        <TextField
           id="wh-rate"
           label="Rate limit (attempts per second)"
           help="At most this many attempts start per second; deliveries over it wait, they do not fail. Empty: unlimited."
           problems={problemsOf(problems, 'rateLimitPerSecond')}
-        >
-          {(aria) => (
-            <input
-              {...aria}
-              type="text"
-              inputMode="numeric"
-              value={form.rateLimit}
-              onInput={(e) => set('rateLimit', e.currentTarget.value)}
-            />
-          )}
-        </Field>
+          inputMode="numeric"
+          value={form.rateLimit}
+          onValue={(v) => set('rateLimit', v)}
+        />
 
         <div class="field">
           <label class="inline">

@@ -7,17 +7,10 @@
  * forgets it.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import {
-  ApiError,
-  api,
-  errorText,
-  webhookPath,
-  type FieldProblem,
-  type RotatedSecret,
-  type Webhook,
-} from '../api.js';
+import { api, webhookPath, type RotatedSecret, type Webhook } from '../api.js';
 import { dateTime } from '../format.js';
-import { Alert, CopyButton, Field, FormError, problemsOf } from '../ui.js';
+import { useFormSend } from '../forms.js';
+import { Alert, CopyButton, FormError, TextField, problemsOf } from '../ui.js';
 import { parseNumber } from './webhook-input.js';
 
 /**
@@ -37,9 +30,7 @@ export function RotatePanel({
 }) {
   const [secret, setSecret] = useState('');
   const [overlap, setOverlap] = useState(DEFAULT_OVERLAP_HOURS);
-  const [problems, setProblems] = useState<FieldProblem[]>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { problems, setProblems, error, setError, busy, send } = useFormSend();
   const [done, setDone] = useState<{ answer: RotatedSecret; hadSecret: boolean } | null>(null);
   const title = useRef<HTMLHeadingElement>(null);
   // Opened from a row further down: bring the panel into view, and screen readers to it.
@@ -52,24 +43,13 @@ export function RotatePanel({
     if (secret !== '') body.secret = secret;
     const hours = parseNumber(overlap);
     if (hook.hasSecret && hours !== null) body.overlapHours = hours;
-    setBusy(true);
-    try {
+    await send('The secret was not rotated.', async () => {
       const answer = await api<RotatedSecret>('POST', `${webhookPath(hook)}/secret/rotate`, body);
       setDone({ answer, hadSecret: hook.hasSecret });
       setSecret('');
       setProblems([]);
       onRotated();
-    } catch (err) {
-      if (err instanceof ApiError && err.details.length > 0) {
-        setProblems(err.details);
-        setError('The secret was not rotated. Fix the fields marked below.');
-      } else {
-        setProblems([]);
-        setError(errorText(err));
-      }
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const other = problems.filter((p) => !['secret', 'overlapHours'].includes(p.field));
@@ -94,39 +74,26 @@ export function RotatePanel({
           </p>
           {error && <FormError message={error} problems={other} />}
           <form class="form" onSubmit={(e) => void submit(e)} noValidate>
-            <Field
+            <TextField
               id="rotate-secret"
               label="New secret"
               help="Optional: empty, and Hookdesk generates a whsec_ secret (Standard Webhooks). Otherwise 16–500 characters."
               problems={problemsOf(problems, 'secret')}
-            >
-              {(aria) => (
-                <input
-                  {...aria}
-                  type="password"
-                  autocomplete="new-password"
-                  value={secret}
-                  onInput={(e) => setSecret(e.currentTarget.value)}
-                />
-              )}
-            </Field>
+              type="password"
+              autocomplete="new-password"
+              value={secret}
+              onValue={setSecret}
+            />
             {hook.hasSecret && (
-              <Field
+              <TextField
                 id="rotate-overlap"
                 label="Overlap (hours)"
                 help="How long the current secret keeps signing beside the new one, 0–168. 0: it stops at once."
                 problems={problemsOf(problems, 'overlapHours')}
-              >
-                {(aria) => (
-                  <input
-                    {...aria}
-                    type="text"
-                    inputMode="numeric"
-                    value={overlap}
-                    onInput={(e) => setOverlap(e.currentTarget.value)}
-                  />
-                )}
-              </Field>
+                inputMode="numeric"
+                value={overlap}
+                onValue={setOverlap}
+              />
             )}
             <div class="actions">
               <button type="submit" class="primary" disabled={busy}>
