@@ -89,6 +89,8 @@ for (const dialect of enabledDialects()) {
       expect(plans).toHaveLength(1);
       expect(plans[0]).toContain('deliveries_due_idx');
       expect(plans[0]).toContain('deliveries_lease_idx');
+      // An ordered delivery's check for an unfinished predecessor (migration 0010).
+      expect(plans[0]).toContain('deliveries_order_idx');
     });
 
     it('the next wake-up and the queue gauges use the same indexes', async () => {

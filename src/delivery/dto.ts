@@ -57,6 +57,18 @@ export const DeliveryDetailSchema = Type.Composite([
   DeliverySchema,
   Type.Object({
     payload: Type.String({ description: 'The exact request body sent on every attempt.' }),
+    heldBackBy: Nullable(
+      Type.Object(
+        {
+          deliveryId: Uuid,
+          status: Type.String({ enum: ['pending', 'delivering'] }),
+        },
+        {
+          description:
+            'For a pending delivery of a webhook with `ordering: "ticket"`: the earlier delivery of the same ticket (or survey response) that must finish first, pending (perhaps waiting for a retry) or in flight. Null when nothing holds this one back.',
+        },
+      ),
+    ),
     attempts: Type.Array(AttemptSchema),
   }),
 ]);
@@ -92,6 +104,15 @@ export function toAttemptDto(row: DeliveryAttemptsTable) {
   };
 }
 
-export function toDeliveryDetail(row: DeliveriesTable, attempts: DeliveryAttemptsTable[]) {
-  return { ...toDeliveryDto(row), payload: row.payload, attempts: attempts.map(toAttemptDto) };
+export function toDeliveryDetail(
+  row: DeliveriesTable,
+  attempts: DeliveryAttemptsTable[],
+  heldBackBy: { deliveryId: string; status: string } | null = null,
+) {
+  return {
+    ...toDeliveryDto(row),
+    payload: row.payload,
+    heldBackBy,
+    attempts: attempts.map(toAttemptDto),
+  };
 }

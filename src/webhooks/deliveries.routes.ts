@@ -21,7 +21,7 @@ import {
   createTestDelivery,
   requeueDelivery,
 } from '../delivery/queue/commands.js';
-import { attemptsOf, findDelivery, listDeliveries } from '../delivery/queue/reads.js';
+import { attemptsOf, findDelivery, heldBackBy, listDeliveries } from '../delivery/queue/reads.js';
 import { recordAlone } from '../delivery/recorder.js';
 import { sendAttempt } from '../delivery/sender.js';
 import { AppError, notFound } from '../errors.js';
@@ -115,7 +115,7 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           const hook = await getWebhookInScope(db, await scopeOf(db, request), webhookId(request));
           const row = await findDelivery(db, hook.id, request.params.deliveryId);
           if (!row) throw notFound('Delivery');
-          return toDeliveryDetail(row, await attemptsOf(db, row.id));
+          return toDeliveryDetail(row, await attemptsOf(db, row.id), await heldBackBy(db, row));
         },
       );
 

@@ -10,10 +10,18 @@
  *   already saturates are skipped, so one slow endpoint cannot fill every slot.
  * - The candidate scan reads at most `window` rows from each index range, so a
  *   million-row backlog costs the same per claim as a small one.
+ * - A delivery of a webhook with per-ticket ordering (its `order_key` is set,
+ *   docs/webhooks.md "Ordered delivery") is not a candidate while an earlier
+ *   one of the same key and webhook is pending or in flight: one index probe
+ *   (migration 0010's partial index, unfinished ordered rows only), and none
+ *   at all for unordered deliveries. Under PostgreSQL's snapshot a finished
+ *   predecessor may still look unfinished, which only delays its successor
+ *   to the next claim: two of one key are never in flight together.
  */
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/registry.js';
 import { deliveryBody } from './body.js';
+import { notHeldBack } from './ordering.js';
 import type { DeliveriesTable, Executor, WebhooksTable } from '../../db/schema.js';
 
 export interface ClaimOptions {
@@ -133,8 +141,9 @@ function claimStatement(db: Executor, o: ClaimOptions) {
   const ctes = sql`
     due as (
       select id, webhook_id, next_attempt_at from (
-        select id, webhook_id, next_attempt_at from deliveries
+        select id, webhook_id, next_attempt_at from deliveries d
         where status = 'pending' and next_attempt_at <= ${o.now} ${exclude}
+          and ${notHeldBack('d')}
         order by next_attempt_at limit ${window}
       ) pending_rows
       union all

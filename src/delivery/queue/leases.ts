@@ -5,6 +5,7 @@
  */
 import { earliest } from '../../db/queue-rows.js';
 import type { Executor } from '../../db/schema.js';
+import { notHeldBack } from './ordering.js';
 import { DELIVERING, PENDING } from './states.js';
 
 /**
@@ -40,9 +41,12 @@ export async function nextWakeAt(
   excludeWebhookIds: readonly string[] = [],
 ): Promise<number | null> {
   const pending = await db
-    .selectFrom('deliveries')
+    .selectFrom('deliveries as d')
     .select('next_attempt_at')
     .where('status', '=', PENDING)
+    // Due rows held back by their ticket's order wake nothing: what frees them
+    // is their predecessor's outcome, or its retry, which is itself pending.
+    .where(notHeldBack('d'))
     .$if(excludeWebhookIds.length > 0, (q) => q.where('webhook_id', 'not in', excludeWebhookIds))
     .orderBy('next_attempt_at')
     .limit(1)

@@ -5,6 +5,7 @@ import type {
   DeliveryStatus,
   Executor,
 } from '../../db/schema.js';
+import { sql } from 'kysely';
 import { keysetPage, type PageRequest } from '../../http/pagination.js';
 import { deliveryBody } from './body.js';
 
@@ -68,6 +69,34 @@ export async function findDelivery(
     .where('webhook_id', '=', webhookId)
     .where('id', '=', id)
     .executeTakeFirst();
+}
+
+/** What holds an ordered delivery back: the earliest unfinished delivery before it. */
+export interface HeldBack {
+  deliveryId: string;
+  status: 'pending' | 'delivering';
+}
+
+/**
+ * The delivery that keeps a pending ordered delivery from being claimed
+ * (claim.ts): the earliest delivery of the same key and webhook still
+ * pending or in flight. Null for unordered or unfinished-free deliveries.
+ */
+export async function heldBackBy(db: Executor, row: DeliveriesTable): Promise<HeldBack | null> {
+  if (row.order_key === null || row.status !== 'pending') return null;
+  const earlier = await db
+    .selectFrom('deliveries')
+    .select(['id', 'status'])
+    .where('webhook_id', '=', row.webhook_id)
+    .where('order_key', '=', row.order_key)
+    .where('id', '<', row.id)
+    // The partial index's predicate, written as the index has it (migration 0010).
+    .where(sql<boolean>`order_key is not null and status in ('pending', 'delivering')`)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (!earlier) return null;
+  return { deliveryId: earlier.id, status: earlier.status as HeldBack['status'] };
 }
 
 export async function attemptsOf(
