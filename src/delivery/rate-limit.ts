@@ -18,6 +18,7 @@
 import type { Executor } from '../db/schema.js';
 import type { ClaimedDelivery, ClaimedWebhook } from './queue/claim.js';
 import { chargeRateLimits, type RateCharge } from './queue/rate.js';
+import { lateForSlot } from './rate-schedule.js';
 
 export interface Limited {
   /** What may be attempted now, in claim order. */
@@ -48,8 +49,14 @@ export async function applyRateLimits(
       charge = { webhookId: d.webhook_id, limitPerSecond: limit, charged: [], prepaid: [] };
       charges.set(d.webhook_id, charge);
     }
-    // A delivery put back with its start already taken is not charged twice.
-    (d.rate_slot === 1 ? charge.prepaid : charge.charged).push(d.id);
+    // A delivery put back with its start already taken is not charged twice,
+    // unless it is claimed so late (a stalled or busy worker) that sending it
+    // now could crowd the starts after it: then it takes a new start.
+    const onTime =
+      d.rate_slot === 1 &&
+      d.next_attempt_at !== null &&
+      !lateForSlot(d.next_attempt_at, now, limit);
+    (onTime ? charge.prepaid : charge.charged).push(d.id);
   }
   if (charges.size === 0) return { send: [...claimed], earliestDeferred: null, deferred: 0 };
   const waiting = await chargeRateLimits(db, owner, now, [...charges.values()]);

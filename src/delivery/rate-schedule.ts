@@ -6,8 +6,9 @@
  * burst), so that high limits do not cost a deferral per attempt; below 10
  * per second there is no burst and starts are exactly 1/limit apart. By the
  * generic cell rate algorithm's bound, any one second sees at most
- * limit + burst + 1 starts: within the contract's twice the limit for every
- * limit from 1 up, and the long-run average is the limit.
+ * limit + burst + 1 starts, + 1 more for a reserved start taken up to half
+ * an interval late (`lateForSlot`): within the contract's twice the limit
+ * for every limit from 1 up, and the long-run average is the limit.
  */
 
 /** Attempts that may start ahead of the schedule: a tenth of a second's worth. */
@@ -46,4 +47,15 @@ export function scheduleStarts(
 /** True when an attempt given `start` may begin at `now`: within the burst tolerance. */
 export function startsNow(start: number, now: number, limitPerSecond: number): boolean {
   return start - now <= burstOf(limitPerSecond) * (1000 / limitPerSecond);
+}
+
+/**
+ * True when a delivery given the start `slot` is claimed too late to use it:
+ * more than half an interval after it. Starts are an interval apart, so
+ * letting each go up to half an interval late keeps any one second within
+ * limit + 2 starts; a worker that stalled for seconds would otherwise send a
+ * whole run of reserved starts at once.
+ */
+export function lateForSlot(slot: number, now: number, limitPerSecond: number): boolean {
+  return now - slot > 500 / limitPerSecond;
 }

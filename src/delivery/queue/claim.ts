@@ -47,6 +47,8 @@ export type ClaimedDelivery = Pick<
   | 'attempts_allowed'
   | 'is_test'
   | 'rate_slot'
+  // For a rate-limited delivery put back to wait (rate_slot 1): the start it was given.
+  | 'next_attempt_at'
 >;
 
 export async function claimDueDeliveries(
@@ -171,6 +173,6 @@ function claimStatement(db: Executor, o: ClaimOptions) {
       ${lock}
     )
     returning id, organization_id, webhook_id, event_id, event_type, ${deliveryBody()} as payload,
-      attempt_count, attempts_allowed, is_test, rate_slot`;
+      attempt_count, attempts_allowed, is_test, rate_slot, next_attempt_at`;
   return { ctes, update };
 }
