@@ -20,7 +20,13 @@
  *   The oracle is the contract (docs/api.md, "Webhooks" and "Rotating a
  *   secret") and RFC 4648 base64, not the implementation: a wrong value
  *   answers 400 naming exactly that field and leaves every table as it was
- *   (the webhook's row included); a right one is stored as given.
+ *   (the webhook's row included); a right one is stored as given;
+ * - payload filters and ordering (create, PATCH): listed wrong `ordering` and
+ *   `filter` values, and generated filters, valid by construction or with
+ *   one wrong piece put in. The oracle is the contract (docs/webhooks.md,
+ *   "Filters"): a wrong one answers 400 naming `filter` or the
+ *   `filter.<path>` of the wrong piece, changing nothing; a right one is
+ *   stored and shown as given.
  */
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import fc from 'fast-check';
@@ -585,6 +591,80 @@ const numberValue: fc.Arbitrary<unknown> = fc.oneof(
   },
 );
 
+// Payload filters: generated within the limits (at most 7 levels deep), valid by construction.
+const FILTER_RUNS = 150;
+const FILTER_MAX_BYTES = 4096;
+const filterScalar: fc.Arbitrary<unknown> = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
+  fc.boolean(),
+  fc.constant(null),
+);
+const isoTime = fc
+  .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+  .map((d) => d.toISOString());
+const filterOperand: Record<string, fc.Arbitrary<unknown>> = {
+  $eq: filterScalar,
+  $ne: filterScalar,
+  $in: fc.array(filterScalar, { maxLength: 4 }),
+  $nin: fc.array(filterScalar, { maxLength: 4 }),
+  $gt: fc.oneof(fc.integer(), isoTime),
+  $gte: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), isoTime),
+  $lt: fc.oneof(
+    isoTime,
+    isoTime.map((t) => t.slice(0, 10)),
+  ),
+  $lte: fc.oneof(
+    fc.integer(),
+    isoTime.map((t) => t.replace('Z', '+05:30')),
+  ),
+  $exists: fc.boolean(),
+};
+const operators = fc
+  .uniqueArray(fc.constantFrom(...Object.keys(filterOperand)), { minLength: 1, maxLength: 3 })
+  .chain((ops) =>
+    fc
+      .tuple(...ops.map((op) => filterOperand[op]!))
+      .map((values) => Object.fromEntries(ops.map((op, i) => [op, values[i]]))),
+  );
+const filterPath = fc
+  .array(fc.stringMatching(/^[a-zA-Z0-9_]{1,8}$/), { minLength: 1, maxLength: 4 })
+  .map((segments) => segments.join('.'));
+const filterFields = fc.dictionary(filterPath, fc.oneof(filterScalar, operators), { maxKeys: 3 });
+const filterAt = (depth: number): fc.Arbitrary<Record<string, unknown>> =>
+  depth === 0
+    ? filterFields
+    : fc
+        .tuple(
+          filterFields,
+          fc.option(
+            fc.tuple(
+              fc.constantFrom('$and', '$or'),
+              fc.array(filterAt(depth - 1), { minLength: 1, maxLength: 2 }),
+            ),
+          ),
+        )
+        .map(([fields, logic]) => (logic ? { ...fields, [logic[0]]: logic[1] } : fields));
+/** A wrong piece and where the problem is, after `filter.<key>`. */
+const FILTER_POISON: [unknown, string][] = [
+  [{ $in: 'x' }, '.$in'],
+  [{ $nin: [1, {}] }, '.$nin[1]'],
+  [{ $gt: true }, '.$gt'],
+  [{ $lte: 'soon' }, '.$lte'],
+  [{ $gte: '2026-02-30' }, '.$gte'],
+  [{ $exists: 1 }, '.$exists'],
+  [{ $eq: [1] }, '.$eq'],
+  [{ $regex: 'a' }, '.$regex'],
+  [{ nested: 1 }, '.nested'],
+  [{}, ''],
+  [[1], ''],
+];
+const filterCase = fc.record({
+  filter: filterAt(2),
+  poison: fc.option(fc.constantFrom(...FILTER_POISON), { freq: 2 }),
+});
+
 const RATE_LIMIT = { min: 1, max: 10_000 };
 const OVERLAP = { min: 0, max: 168 };
 
@@ -790,6 +870,39 @@ forEachDialect('bad input: webhook headers and URLs', (h) => {
       values: [0, -1, 10_001, 1.5, '5', true, [], {}],
     },
     { field: 'overlapHours', where: ['rotate'], values: [-1, 169, 1.5, '24', null, true, [], {}] },
+    {
+      field: 'ordering',
+      where: ['create', 'patch'],
+      values: ['TICKET', 'survey', 'ticket ', '', null, true, 1, [], ['ticket'], {}],
+    },
+    {
+      field: 'filter',
+      where: ['create', 'patch'],
+      values: [
+        'priority = high',
+        true,
+        1,
+        [],
+        [{ eventType: 'ticket.created' }],
+        { 'data.ticket.subject': 'x'.repeat(FILTER_MAX_BYTES) },
+        JSON.parse(`${'{"$or":['.repeat(6)}{"a":1}${']}'.repeat(6)}`),
+      ],
+    },
+    { field: 'filter.$where', where: ['create', 'patch'], values: [{ $where: 'true' }] },
+    { field: 'filter.$and', where: ['create', 'patch'], values: [{ $and: [] }, { $and: {} }] },
+    { field: 'filter.$or[0]', where: ['create', 'patch'], values: [{ $or: ['a'] }] },
+    {
+      field: 'filter.data.ticket.priority.$in',
+      where: ['create', 'patch'],
+      values: [{ 'data.ticket.priority': { $in: 'high' } }],
+    },
+    {
+      field: 'filter.a.$gt',
+      where: ['create', 'patch'],
+      values: [{ a: { $gt: true } }, { a: { $gt: null } }, { a: { $gt: 'tomorrow' } }],
+    },
+    { field: 'filter.a.$exists', where: ['create', 'patch'], values: [{ a: { $exists: 'yes' } }] },
+    { field: 'filter.a..b', where: ['create', 'patch'], values: [{ 'a..b': 1 }] },
     // Unknown fields are refused on rotate as on every other body.
     { field: 'unexpected', where: ['rotate'], values: [1, 'x', null] },
     { field: 'url', where: ['rotate'], values: [PUBLIC_WEBHOOK_URL] },
@@ -923,5 +1036,46 @@ forEachDialect('bad input: webhook headers and URLs', (h) => {
       await proc.expectHealthy(h);
     },
     timeoutFor(NUMBER_RUNS),
+  );
+
+  it(
+    'accepts a filter exactly when every piece is right and it fits, storing it as given',
+    async () => {
+      const plan = fc.record({
+        kind: fc.constantFrom(...KINDS),
+        where: fc.constantFrom<Where>('create', 'patch'),
+        value: filterCase,
+      });
+      await fc.assert(
+        fc.asyncProperty(plan, async ({ kind, where, value: { filter, poison } }) => {
+          const before = await rowOf(itemId(kind));
+          const sent = poison ? { ...filter, 'bad-key': poison[0] } : filter;
+          const tooLarge = Buffer.byteLength(JSON.stringify(sent)) > FILTER_MAX_BYTES;
+          const res = await setField(kind, where, 'filter', sent);
+          const label = `${where} ${kind} filter=${JSON.stringify(sent).slice(0, 300)}`;
+          if (tooLarge || poison) {
+            await expectRefused(
+              res,
+              tooLarge ? 'filter' : `filter.bad-key${poison![1]}`,
+              before,
+              label,
+            );
+            return;
+          }
+          expect(res.statusCode, `${label} -> ${res.body.slice(0, 300)}`).toBe(
+            where === 'create' ? 201 : 200,
+          );
+          const expected = JSON.parse(JSON.stringify(sent));
+          expect(res.json().filter, label).toEqual(expected);
+          const id = where === 'create' ? (res.json().id as string) : before.id;
+          expect(JSON.parse((await rowOf(id)).filter!), label).toEqual(expected);
+          await cleanUp(res, kind, where === 'create' ? 'POST' : 'PATCH');
+        }),
+        fcParams(FILTER_RUNS),
+      );
+      watch.report('webhook filters');
+      await proc.expectHealthy(h);
+    },
+    timeoutFor(FILTER_RUNS),
   );
 });

@@ -1,7 +1,11 @@
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { expect, it } from 'vitest';
-import { SURVEY_EVENT_TYPES, TICKET_EVENT_TYPES } from '../src/events/catalog.js';
+import {
+  ORGANIZATION_EVENT_TYPES,
+  SURVEY_EVENT_TYPES,
+  TICKET_EVENT_TYPES,
+} from '../src/events/catalog.js';
 import { emitEvents } from '../src/events/outbox.js';
 import { EVENT_CATALOGUE } from '../src/webhooks/event-catalogue.js';
 import { forEachDialect } from './support/harness.js';
@@ -28,8 +32,13 @@ forEachDialect('events API', (h) => {
     expect(res.statusCode).toBe(200);
     const types = res.json().data as { type: string; family: string; schema: object }[];
     expect(types.map((t) => t.type).sort()).toEqual(
-      [...TICKET_EVENT_TYPES, ...SURVEY_EVENT_TYPES].sort(),
+      [...TICKET_EVENT_TYPES, ...SURVEY_EVENT_TYPES, ...ORGANIZATION_EVENT_TYPES].sort(),
     );
+    // Ticket webhooks subscribe to the organization's events: they are in the ticket family.
+    expect(types.find((t) => t.type === 'webhook.disabled')).toMatchObject({
+      family: 'ticket',
+      schema: { properties: { webhook: {}, reason: {}, lastError: {} } },
+    });
     const ajv = addFormats(new Ajv({ strict: false }));
     for (const t of types) expect(() => ajv.compile(t.schema), t.type).not.toThrow();
     expect(types.length).toBe(EVENT_CATALOGUE.length);

@@ -15,7 +15,8 @@ import {
 
 const RESOURCE_KEYS = [
   ...['active', 'consecutiveFailures', 'createdAt', 'disabledAt', 'disabledReason', 'events'],
-  ...['hasSecret', 'headers', 'id', 'lastDeliveryAt', 'name', 'organizationId'],
+  ...['filter', 'hasSecret', 'headers', 'id', 'lastDeliveryAt', 'name', 'ordering'],
+  ...['organizationId'],
   ...['previousSecretExpiresAt', 'rateLimitPerSecond', 'retryPolicy', 'surveyId', 'updatedAt'],
   ...['url'],
 ];
@@ -46,6 +47,8 @@ forEachDialect('ticket webhooks', (h) => {
       headers: {},
       active: true,
       retryPolicy: [1, 5, 30, 300, 1800, 7200],
+      filter: null,
+      ordering: 'none',
       consecutiveFailures: 0,
       disabledAt: null,
       disabledReason: null,

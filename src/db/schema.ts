@@ -206,7 +206,7 @@ export interface WebhooksTable {
   rate_limit_per_second: number | null;
   /** The rate limit's schedule: the earliest start of the next attempt charged to it. */
   rate_next_at: number | null;
-  /** JSON payload filter (webhooks/filter.ts); null: every subscribed event. */
+  /** JSON payload filter (delivery/filter.ts); null: every subscribed event. */
   filter: string | null;
   /** 'ticket': deliveries of one ticket (or survey response) go one at a time, in order. */
   ordering: WebhookOrdering;

@@ -14,13 +14,15 @@ import {
   insertWithDeliveries,
   loadSubscriptions,
   surveysOf,
+  type FanoutEvent,
   type Subscription,
 } from '../delivery/queue/fanout.js';
-import type { SurveyEventType, TicketEventType } from './catalog.js';
+import type { OrganizationEventType, SurveyEventType, TicketEventType } from './catalog.js';
 
 export type EventInput =
   | { type: TicketEventType; organizationId: string; ticketId: string; data: object }
-  | { type: SurveyEventType; organizationId: string; surveyId: string; data: object };
+  | { type: SurveyEventType; organizationId: string; surveyId: string; data: object }
+  | { type: OrganizationEventType; organizationId: string; data: object };
 
 export interface StoredEvent {
   id: string;
@@ -30,7 +32,10 @@ export interface StoredEvent {
   payload: string;
 }
 
-/** Builds the envelope with the contract's exact top-level key order. */
+/**
+ * Builds the envelope with the contract's exact top-level key order: the
+ * survey's id for survey events, the organization's for the others.
+ */
 function envelope(input: EventInput, eventId: string, timestamp: string): object {
   if ('surveyId' in input) {
     return {
@@ -48,6 +53,20 @@ function envelope(input: EventInput, eventId: string, timestamp: string): object
     timestamp,
     data: input.data,
   };
+}
+
+/**
+ * What orders the event's deliveries to webhooks with per-ticket ordering:
+ * the ticket (ticket and message events), the survey response (survey
+ * events); nothing for the organization's events.
+ */
+function orderKey(input: EventInput): string | null {
+  if ('ticketId' in input) return input.ticketId;
+  if ('surveyId' in input) {
+    const { responseId } = input.data as { responseId?: unknown };
+    return typeof responseId === 'string' ? responseId : null;
+  }
+  return null;
 }
 
 export interface EmitOptions {
@@ -82,25 +101,31 @@ export async function emitEvents(
   if (inputs.length === 0) return [];
   const createdAt = clock.now();
   const timestamp = iso(createdAt);
+  const fanout: FanoutEvent[] = [];
   const rows: EventsTable[] = inputs.map((input) => {
     const id = newId();
-    return {
+    const body = envelope(input, id, timestamp);
+    const row: EventsTable = {
       id,
       organization_id: input.organizationId,
       survey_id: 'surveyId' in input ? input.surveyId : null,
       ticket_id: 'ticketId' in input ? input.ticketId : null,
       type: input.type,
-      payload: JSON.stringify(envelope(input, id, timestamp)),
+      payload: JSON.stringify(body),
       created_at: createdAt,
     };
+    // The envelope object goes along, so payload filters never parse the bytes back.
+    fanout.push({
+      id,
+      organizationId: row.organization_id,
+      surveyId: row.survey_id,
+      type: row.type,
+      envelope: body,
+      orderKey: orderKey(input),
+    });
+    return row;
   });
   // Fan-out in the same transaction: the deliveries commit (or not) with the event.
-  const fanout = rows.map((r) => ({
-    id: r.id,
-    organizationId: r.organization_id,
-    surveyId: r.survey_id,
-    type: r.type,
-  }));
   const subscriptions =
     opts.subscriptions ??
     (await loadSubscriptions(trx, rows[0]!.organization_id, surveysOf(fanout)));

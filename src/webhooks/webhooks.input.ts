@@ -5,6 +5,8 @@
  * both kinds is answered in one 400 `validation_failed`.
  */
 import type { FastifyRequest } from 'fastify';
+import type { WebhookOrdering } from '../db/schema.js';
+import { filterProblems } from '../delivery/filter.js';
 import { checkWebhookUrl, type EgressPolicy } from '../egress/index.js';
 import { Problems, type FieldProblem } from '../errors.js';
 import { toFieldProblems } from '../http/validation.js';
@@ -28,6 +30,9 @@ export interface WebhookFields {
   retryPolicy: number[];
   /** Null: unlimited. */
   rateLimitPerSecond: number | null;
+  /** The payload filter (delivery/filter.ts); null: every subscribed event. */
+  filter: Record<string, unknown> | null;
+  ordering: WebhookOrdering;
 }
 
 export type WebhookPatch = Partial<WebhookFields>;
@@ -69,6 +74,11 @@ function checkRules(body: Record<string, unknown>, rules: InputRules, problems: 
     });
   }
   if (isObject(body.headers)) checkHeaders(body.headers, problems);
+  if (isObject(body.filter)) {
+    for (const p of filterProblems(body.filter)) {
+      problems.add(p.path === '' ? 'filter' : `filter.${p.path}`, p.message);
+    }
+  }
 }
 
 /**
@@ -109,6 +119,8 @@ export function checkCreateBody(request: FastifyRequest, rules: InputRules): Web
     active: input.active ?? true,
     retryPolicy: input.retryPolicy ?? [...DEFAULT_RETRY_POLICY],
     rateLimitPerSecond: input.rateLimitPerSecond ?? null,
+    filter: input.filter ?? null,
+    ordering: input.ordering ?? 'none',
   };
 }
 

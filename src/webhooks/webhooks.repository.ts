@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock.js';
 import { iso } from '../clock.js';
-import type { Executor, WebhooksTable } from '../db/schema.js';
+import type { Executor, WebhookOrdering, WebhooksTable } from '../db/schema.js';
 import { cancelPendingDeliveries } from '../delivery/queue/commands.js';
 import { wakeWorkers } from '../delivery/wake.js';
 import { AppError, notFound } from '../errors.js';
@@ -40,6 +40,8 @@ export interface WebhookDto {
   active: boolean;
   retryPolicy: number[];
   rateLimitPerSecond: number | null;
+  filter: Record<string, unknown> | null;
+  ordering: WebhookOrdering;
   consecutiveFailures: number;
   disabledAt: string | null;
   disabledReason: string | null;
@@ -72,6 +74,8 @@ export function toWebhookDto(row: WebhooksTable, now: number): WebhookDto {
     active: row.active === 1,
     retryPolicy: JSON.parse(row.retry_policy) as number[],
     rateLimitPerSecond: row.rate_limit_per_second,
+    filter: row.filter === null ? null : (JSON.parse(row.filter) as Record<string, unknown>),
+    ordering: row.ordering,
     consecutiveFailures: row.consecutive_failures,
     disabledAt: iso(row.disabled_at),
     disabledReason: row.disabled_reason,
@@ -238,8 +242,8 @@ export async function createWebhook(
     previous_secret_expires_at: null,
     rate_limit_per_second: input.rateLimitPerSecond,
     rate_next_at: null,
-    filter: null,
-    ordering: 'none',
+    filter: storedFilterText(input.filter),
+    ordering: input.ordering,
     created_at: now,
     updated_at: now,
   };
@@ -256,7 +260,9 @@ type Settings = Omit<
  * The settings after a patch. Activating an inactive webhook re-enables it
  * from scratch. A secret in a PATCH (a value or null) applies at once: any
  * previous secret still in its overlap stops signing (rotation.ts keeps one).
- * A new rate limit starts a fresh schedule.
+ * A new rate limit starts a fresh schedule. A new filter or ordering applies
+ * to the events raised from then on: fan-out decides both when an event
+ * happens, and deliveries already made keep what they got.
  */
 function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
   const next: Settings = {
@@ -277,8 +283,8 @@ function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
       patch.secret === undefined ? current.previous_secret_expires_at : null,
     rate_limit_per_second: current.rate_limit_per_second,
     rate_next_at: current.rate_next_at,
-    filter: current.filter,
-    ordering: current.ordering,
+    filter: patch.filter === undefined ? current.filter : storedFilterText(patch.filter),
+    ordering: patch.ordering ?? current.ordering,
   };
   if (rateLimitChanges(current, patch)) {
     next.rate_limit_per_second = patch.rateLimitPerSecond!;
@@ -294,6 +300,10 @@ function patched(current: WebhooksTable, patch: WebhookPatch): Settings {
     });
   }
   return next;
+}
+
+function storedFilterText(filter: Record<string, unknown> | null): string | null {
+  return filter === null ? null : JSON.stringify(filter);
 }
 
 function rateLimitChanges(current: WebhooksTable, patch: WebhookPatch): boolean {

@@ -3,9 +3,10 @@
  * survey webhooks alike.
  */
 import { Type, type TObject, type TSchema } from '@sinclair/typebox';
-import { SURVEY_EVENT_TYPES, TICKET_EVENT_TYPES } from '../events/catalog.js';
+import { FILTER_MAX_BYTES, FILTER_MAX_DEPTH, FILTER_OPERATORS } from '../delivery/filter.js';
+import { SURVEY_EVENT_TYPES, TICKET_WEBHOOK_EVENT_TYPES } from '../events/catalog.js';
 import { PageQuery } from '../http/pagination.js';
-import { Nullable, Timestamp, Uuid } from '../http/schemas.js';
+import { FreeObject, Nullable, Timestamp, Uuid } from '../http/schemas.js';
 import { MASKED_HEADER_VALUE } from './headers.js';
 
 /** Ticket webhooks belong to an organization, survey webhooks to one of its surveys. */
@@ -20,6 +21,17 @@ export const MIN_RATE_LIMIT_PER_SECOND = 1;
 export const MAX_RATE_LIMIT_PER_SECOND = 10_000;
 export const DEFAULT_OVERLAP_HOURS = 24;
 export const MAX_OVERLAP_HOURS = 168;
+export const WEBHOOK_ORDERINGS = ['none', 'ticket'] as const;
+
+const FILTER_RULES =
+  'A JSON object the event\'s envelope must match for a delivery to be created (docs/webhooks.md, "Filters"): ' +
+  'each key a dotted path into the envelope (`data.ticket.priority`) with a literal (equal; an array field ' +
+  `contains it) or an object of operators (${FILTER_OPERATORS.join(', ')}); \`$and\` / \`$or\` take arrays ` +
+  `of filters. At most ${FILTER_MAX_BYTES} bytes as JSON and ${FILTER_MAX_DEPTH} levels deep. ` +
+  '`null` (the default): every subscribed event.';
+const ORDERING_RULES =
+  '`"ticket"`: the deliveries of one ticket (survey webhooks: of one survey response) are sent one at a time, ' +
+  'in the order of their events. `"none"` (the default): no order.';
 
 const SECRET_LENGTH = { minLength: 16, maxLength: 500 } as const;
 const SECRET_RULES =
@@ -46,6 +58,13 @@ export const WebhookSchema = Type.Object({
   rateLimitPerSecond: Type.Union([Type.Integer(), Type.Null()], {
     description: 'Attempts started per second at most, across all workers; null: unlimited.',
   }),
+  filter: Type.Union([FreeObject, Type.Null()], {
+    description: 'The payload filter as stored; null: every subscribed event.',
+  }),
+  ordering: Type.Union(
+    WEBHOOK_ORDERINGS.map((o) => Type.Literal(o)),
+    { description: ORDERING_RULES },
+  ),
   consecutiveFailures: Type.Integer(),
   disabledAt: Nullable(Timestamp),
   disabledReason: Nullable(Type.String()),
@@ -55,13 +74,14 @@ export const WebhookSchema = Type.Object({
 });
 
 function eventType(kind: WebhookKind): TSchema {
-  const types = kind === 'ticket' ? TICKET_EVENT_TYPES : SURVEY_EVENT_TYPES;
+  const types = kind === 'ticket' ? TICKET_WEBHOOK_EVENT_TYPES : SURVEY_EVENT_TYPES;
   return Type.Union(types.map((t) => Type.Literal(t)));
 }
 
 /**
  * The structural rules. What JSON Schema cannot say (URL egress rules,
- * duplicate events, header names and values) is checked in webhooks.input.ts,
+ * duplicate events, header names and values, the payload filter's operators)
+ * is checked in webhooks.input.ts,
  * and both sets of problems are answered together.
  */
 function fields(kind: WebhookKind) {
@@ -103,6 +123,15 @@ function fields(kind: WebhookKind) {
         'At most this many attempts start per second, across all workers; `null` (the default): unlimited. ' +
         'A change applies at once, also to deliveries already waiting for the old limit.',
     }),
+    filter: Type.Unsafe<Record<string, unknown> | null>({
+      type: 'object',
+      nullable: true,
+      description: FILTER_RULES,
+    }),
+    ordering: Type.Union(
+      WEBHOOK_ORDERINGS.map((o) => Type.Literal(o)),
+      { description: ORDERING_RULES },
+    ),
   };
 }
 
@@ -118,6 +147,8 @@ export function createBodySchema(kind: WebhookKind): TObject {
       active: Type.Optional(f.active),
       retryPolicy: Type.Optional(f.retryPolicy),
       rateLimitPerSecond: Type.Optional(f.rateLimitPerSecond),
+      filter: Type.Optional(f.filter),
+      ordering: Type.Optional(f.ordering),
     },
     { additionalProperties: false },
   );
@@ -135,6 +166,8 @@ export function patchBodySchema(kind: WebhookKind): TObject {
       active: Type.Optional(f.active),
       retryPolicy: Type.Optional(f.retryPolicy),
       rateLimitPerSecond: Type.Optional(f.rateLimitPerSecond),
+      filter: Type.Optional(f.filter),
+      ordering: Type.Optional(f.ordering),
     },
     { additionalProperties: false },
   );

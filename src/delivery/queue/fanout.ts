@@ -3,15 +3,19 @@
  * written in the event's own transaction
  * (docs/operations.md, "Outbox and fan-out"). Every attempt of the delivery
  * sends the event's payload bytes unchanged, read from the event's row
- * (./body.ts: one copy per event, not per webhook).
+ * (./body.ts: one copy per event, not per webhook). A webhook with a payload
+ * filter gets a delivery only of the events whose envelope matches it
+ * (../filter.ts); one with per-ticket ordering gets the event's order key on
+ * its deliveries.
  *
  * In steps, so the outbox can write events and deliveries together: the
  * subscriptions (a read, which may come early in the transaction), the rows
  * (pure), then both tables at once.
  */
 import { dialectOf } from '../../db/registry.js';
-import type { DeliveriesTable, EventsTable, Executor } from '../../db/schema.js';
+import type { DeliveriesTable, EventsTable, Executor, WebhookOrdering } from '../../db/schema.js';
 import { newId } from '../../ids.js';
+import { storedFilter, type EventMatcher } from '../filter.js';
 import { EVENT_BODY } from './body.js';
 import { emitLocalWake, notifyWorkers, wakeWorkers } from '../wake.js';
 
@@ -21,6 +25,21 @@ export interface FanoutEvent {
   /** Set for survey events: only that survey's webhooks receive them. */
   surveyId: string | null;
   type: string;
+  /**
+   * The envelope as an object, for payload filters: the outbox passes the one
+   * it serialized. Absent (events read back, rows built by hand), it is parsed
+   * from `payload` when a filter needs it, once per event; with neither, a
+   * filtered webhook throws rather than guess.
+   */
+  envelope?: object;
+  /** The event's stored body (`events.payload`). */
+  payload?: string;
+  /**
+   * What orders the event's deliveries to webhooks with `ordering: "ticket"`:
+   * the ticket's id, or the survey response's; null (or absent) for events of
+   * neither.
+   */
+  orderKey?: string | null;
 }
 
 /** An active webhook and what it receives. */
@@ -29,6 +48,10 @@ export interface Subscription {
   surveyId: string | null;
   events: ReadonlySet<string>;
   attemptsAllowed: number;
+  /** Its payload filter, compiled; null or absent: every subscribed event. */
+  filter?: EventMatcher | null;
+  /** Absent: 'none'. */
+  ordering?: WebhookOrdering;
 }
 
 /**
@@ -42,7 +65,7 @@ export async function loadSubscriptions(
 ): Promise<Subscription[]> {
   const hooks = await trx
     .selectFrom('webhooks')
-    .select(['id', 'survey_id', 'events', 'retry_policy'])
+    .select(['id', 'survey_id', 'events', 'retry_policy', 'filter', 'ordering'])
     .where('organization_id', '=', organizationId)
     .where('active', '=', 1)
     .where((eb) =>
@@ -56,6 +79,9 @@ export async function loadSubscriptions(
     surveyId: h.survey_id,
     events: new Set(JSON.parse(h.events) as string[]),
     attemptsAllowed: 1 + (JSON.parse(h.retry_policy) as number[]).length,
+    // Compiled once here, for every event of the fan-out (and cached by text across fan-outs).
+    filter: storedFilter(h.filter),
+    ordering: h.ordering,
   }));
 }
 
@@ -64,7 +90,10 @@ export function surveysOf(events: readonly FanoutEvent[]): string[] {
   return [...new Set(events.map((e) => e.surveyId).filter((s): s is string => s !== null))];
 }
 
-/** One pending delivery, due `now`, per event and subscribed webhook. */
+/**
+ * One pending delivery, due `now`, per event and subscribed webhook whose
+ * filter (if any) the event's envelope matches.
+ */
 export function deliveryRows(
   events: readonly FanoutEvent[],
   subscriptions: readonly Subscription[],
@@ -72,8 +101,13 @@ export function deliveryRows(
 ): DeliveriesTable[] {
   const rows: DeliveriesTable[] = [];
   for (const event of events) {
+    let envelope: unknown = event.envelope;
     for (const hook of subscriptions) {
       if (hook.surveyId !== event.surveyId || !hook.events.has(event.type)) continue;
+      if (hook.filter) {
+        envelope ??= envelopeOf(event);
+        if (!hook.filter(envelope)) continue;
+      }
       rows.push({
         id: newId(),
         organization_id: event.organizationId,
@@ -89,7 +123,7 @@ export function deliveryRows(
         lease_until: null,
         is_test: 0,
         rate_slot: 0,
-        order_key: null,
+        order_key: hook.ordering === 'ticket' ? (event.orderKey ?? null) : null,
         created_at: now,
         updated_at: now,
         completed_at: null,
@@ -97,6 +131,14 @@ export function deliveryRows(
     }
   }
   return rows;
+}
+
+/** Parsed from `payload` when the outbox's object is not at hand; never guessed. */
+function envelopeOf(event: FanoutEvent): unknown {
+  if (event.payload === undefined) {
+    throw new Error(`fan-out of event ${event.id} to a filtered webhook needs its envelope`);
+  }
+  return JSON.parse(event.payload);
 }
 
 /**

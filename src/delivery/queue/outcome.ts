@@ -4,8 +4,8 @@
  * delivery's new state (succeeded, a retry scheduled from the webhook's policy
  * or the receiver's `Retry-After`, failed, or cancelled), the webhook's
  * consecutive-failure count, and — at the threshold or on `410 Gone` —
- * disabling the webhook, cancelling its pending deliveries and notifying its
- * admins once.
+ * disabling the webhook, cancelling its pending deliveries, notifying its
+ * admins once and raising `webhook.disabled`.
  *
  * `recordOutcomes` records many attempts in one transaction (the worker's
  * batches), with the same result as `recordOutcome` on each in turn.
@@ -18,6 +18,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.js';
 import { dialectOf } from '../../db/registry.js';
 import type { Database, DeliveryStatus, Executor } from '../../db/schema.js';
+import { emitEvents } from '../../events/outbox.js';
 import { notifyAdmins } from '../../notifications/notifications.js';
 import {
   enqueueWebhookDisabledMail,
@@ -80,7 +81,7 @@ export async function recordOutcome(
   }
   const webhook = await trx
     .selectFrom('webhooks')
-    .select(['active', 'retry_policy', 'name', 'url'])
+    .select(['active', 'retry_policy', 'name', 'url', 'survey_id'])
     .where('id', '=', delivery.webhook_id)
     .executeTakeFirstOrThrow();
   const input: OutcomeInput = {
@@ -118,7 +119,7 @@ export async function recordOutcome(
 
   // Where a webhook gets disabled: the policy says so, and disableWebhook acts.
   const reason = decideDisable({ outcome: input, counted });
-  if (reason) await disableWebhook(trx, clock, delivery, webhook, reason, describeFailure(attempt));
+  if (reason) await disableWebhook(trx, clock, delivery, webhook, reason, attempt);
   const { status, attemptNumber, nextAttemptAt } = decision;
   return { recorded: true, status, attemptNumber, nextAttemptAt };
 }
@@ -292,18 +293,19 @@ export async function recordOutcomes(
 
 /**
  * Disabling a webhook, once `decideDisable` said so: the only place it
- * happens. Its pending deliveries are cancelled and its admins notified in
- * the same transaction.
+ * happens. Its pending deliveries are cancelled, its admins notified and
+ * `webhook.disabled` raised in the same transaction.
  */
 async function disableWebhook(
   trx: Executor,
   clock: Clock,
   delivery: ClaimedDelivery,
-  webhook: { name: string; url: string },
+  webhook: { name: string; url: string; survey_id: string | null },
   reason: DisableReason,
-  lastError: string,
+  attempt: AttemptResult,
 ): Promise<void> {
   const now = clock.now();
+  const lastError = describeFailure(attempt);
   const cause: DisableCause =
     reason === 'gone' ? { reason } : { reason, failures: DISABLE_AFTER_CONSECUTIVE_FAILURES };
   const result = await trx
@@ -330,4 +332,25 @@ async function disableWebhook(
     lastError,
     recipients,
   });
+  // To the organization's ticket webhooks subscribed to it; this one is inactive by now.
+  await emitEvents(trx, clock, [
+    {
+      type: 'webhook.disabled',
+      organizationId: delivery.organization_id,
+      data: {
+        webhook: {
+          id: delivery.webhook_id,
+          name: webhook.name,
+          url: webhook.url,
+          surveyId: webhook.survey_id,
+        },
+        reason,
+        lastError: {
+          statusCode: attempt.statusCode,
+          code: attempt.error?.code ?? null,
+          message: attempt.error?.message ?? null,
+        },
+      },
+    },
+  ]);
 }
