@@ -19,6 +19,7 @@ import { freePort } from '../test/support/cli.js';
 import { MAIN, ROOT } from './lib/hookdesk.js';
 import { fairnessPhase, type FairnessFigure } from './lib/fairness-phase.js';
 import { ratePhase, type RateFigure } from './lib/rate-phase.js';
+import { orderingPhase, type OrderingFigure } from './lib/ordering-phase.js';
 import { historyPhase, type HistoryFigure } from './lib/history-phase.js';
 import { describeMachine, load } from './lib/machine.js';
 import {
@@ -56,6 +57,7 @@ const ALL_PHASES = [
   'memory',
   'fairness',
   'rate',
+  'ordering',
   // Last: its million finished deliveries would otherwise weigh on every later figure.
   'history',
 ];
@@ -105,6 +107,7 @@ export interface DialectResult {
   memory: MemoryFigure | null;
   fairness: FairnessFigure | null;
   rate: RateFigure | null;
+  ordering: OrderingFigure | null;
   history: HistoryFigure | null;
   loadBefore: string;
   loadAfter: string;
@@ -158,6 +161,7 @@ async function runDialect(
     memory: null,
     fairness: null,
     rate: null,
+    ordering: null,
     history: null,
     loadBefore: load(),
     loadAfter: '',
@@ -206,6 +210,7 @@ async function runDialect(
     if (config.phases.has('memory')) result.memory = await memoryPhase(ctx, full);
     if (config.phases.has('fairness')) result.fairness = await fairnessPhase(ctx, await freePort());
     if (config.phases.has('rate')) result.rate = await ratePhase(ctx, result.drain);
+    if (config.phases.has('ordering')) result.ordering = await orderingPhase(ctx, result.drain);
     // Figure 2's rate on the fresh database is its baseline.
     if (config.phases.has('history')) result.history = await historyPhase(ctx, result.drain);
   } finally {

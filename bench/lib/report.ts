@@ -145,6 +145,7 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
     verdict(fair ? fair.withTarpits.p99 <= 100 && fair.withTarpits.missing === 0 : null),
   ]);
   rows.push(rateRow(r));
+  rows.push(orderingRow(r));
   rows.push(historyRow(r));
   return [
     `### ${db} — ${m.cores} cores, ${m.memoryGb} GB, Node ${m.node}`,
@@ -155,6 +156,20 @@ export function renderTable(r: DialectResult, c: BenchConfig, m: Machine): strin
     '|---|---|---|---|',
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
+}
+
+function orderingRow(r: DialectResult): [string, string, string, string] {
+  const f = r.ordering;
+  const target = 'reference: the cost of ordering';
+  if (!f) return ['11. Ordered delivery', 'not run', target, ''];
+  const { baseline: e, ordered: o } = f;
+  const cpu = (d: typeof o) => `${fmt((1000 * d.workerCpuMs) / d.succeeded)} µs`;
+  return [
+    '11. Ordered delivery',
+    `**${fmt(o.perSecond / e.perSecond, 2)}× unordered** — ${fmt(o.perSecond)} deliveries/s (${fmt(o.succeeded)} of ${fmt(o.backlog)} over ${o.webhooks} webhooks with ordering, ${fmt(f.tickets)} tickets, in ${fmt(o.seconds, 1)} s) vs. ${fmt(e.perSecond)}/s ${f.baselineIsFigure2 ? '(figure 2)' : '(its own unordered drain first)'}; worker CPU per delivery ${cpu(o)} vs. ${cpu(e)}${o.dbCpuMs ? `, PostgreSQL backends ${fmt((1000 * o.dbCpuMs) / o.succeeded)} µs vs. ${fmt((1000 * (e.dbCpuMs ?? 0)) / e.succeeded)} µs` : ''}`,
+    target,
+    '',
+  ];
 }
 
 function rateRow(r: DialectResult): [string, string, string, string] {

@@ -151,6 +151,12 @@ export interface BacklogOptions {
    * spread evenly from `from` to `to`, its event created just before.
    */
   finished?: { from: number; to: number };
+  /**
+   * Events spread round robin over this many tickets, each delivery keyed by
+   * its event's ticket (`order_key`), as the fan-out writes deliveries of
+   * webhooks with `ordering: "ticket"` (figure 11).
+   */
+  tickets?: number;
   /** ANALYZE the tables afterwards (default true); false when more inserts follow at once. */
   analyze?: boolean;
 }
@@ -181,6 +187,9 @@ export async function insertBacklog(
   let eventId = '';
   let body = '';
   let at = now;
+  let ticket: string | null = null;
+  const keyed = options.tickets !== undefined;
+  const columns: readonly string[] = keyed ? [...COLUMNS, 'order_key'] : COLUMNS;
   const makeChunk = (from: number, to: number) => {
     const rows: (string | number | null)[][] = [];
     const events: (string | number | null)[][] = [];
@@ -192,7 +201,8 @@ export async function insertBacklog(
           ? Math.round(finished.from + ((finished.to - finished.from) * i) / count)
           : now;
         body = ticketCreatedPayload(organizationId, eventId, i, at);
-        events.push([eventId, organizationId, null, null, 'ticket.created', body, at]);
+        ticket = keyed ? `bench-ticket-${(i / webhookIds.length) % options.tickets!}` : null;
+        events.push([eventId, organizationId, null, ticket, 'ticket.created', body, at]);
       }
       const id = newId();
       // A finished delivery: created with its event, completed by an attempt 10 ms later.
@@ -212,6 +222,7 @@ export async function insertBacklog(
         at,
         done ?? at,
         done,
+        ...(keyed ? [ticket] : []),
       ]);
       if (done !== null)
         attempts.push([newId(), id, 1, done - 3, 3, 200, ATTEMPT_HEADERS, 'ok', 0]);
@@ -229,7 +240,7 @@ export async function insertBacklog(
         native.prepare(
           `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`,
         );
-      const insert = prepare('deliveries', COLUMNS);
+      const insert = prepare('deliveries', columns);
       const insertEvent = prepare('events', EVENT_COLUMNS);
       const insertAttempt = prepare('delivery_attempts', ATTEMPT_COLUMNS);
       const insertMany = native.transaction((chunk: ReturnType<typeof makeChunk>) => {
@@ -254,7 +265,7 @@ export async function insertBacklog(
         `insert into ${table} (${columns.join(', ')}) select * from unnest(${types
           .map((t, i) => `$${i + 1}::${t}[]`)
           .join(', ')})`;
-      const statement = unnest('deliveries', COLUMNS, [
+      const statement = unnest('deliveries', columns, [
         'text',
         'text',
         'text',
@@ -269,6 +280,7 @@ export async function insertBacklog(
         'bigint',
         'bigint',
         'bigint',
+        ...(keyed ? ['text'] : []),
       ]);
       const eventStatement = unnest('events', EVENT_COLUMNS, [
         'text',
@@ -295,7 +307,7 @@ export async function insertBacklog(
       for (let from = 0; from < count; from += CHUNK) {
         const { rows, events, attempts } = makeChunk(from, Math.min(count, from + CHUNK));
         await client.query(eventStatement, byColumn(events, EVENT_COLUMNS.length));
-        await client.query(statement, byColumn(rows, COLUMNS.length));
+        await client.query(statement, byColumn(rows, columns.length));
         if (attempts.length > 0)
           await client.query(attemptStatement, byColumn(attempts, ATTEMPT_COLUMNS.length));
         onProgress?.(Math.min(count, from + CHUNK));
