@@ -11,6 +11,7 @@ export const ERRORS = {
   not_found: { status: 404, message: 'Not found.' },
   request_timeout: { status: 408, message: 'The request was not received in time.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  webhook_inactive: { status: 409, message: 'The webhook is not active.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Unsupported Content-Type.' },
   rate_limited: { status: 429, message: 'Too many requests.' },

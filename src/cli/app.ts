@@ -28,6 +28,7 @@ import { surveyRoutes } from '../surveys/surveys.routes.js';
 import { ticketRoutes } from '../tickets/tickets.routes.js';
 import { userRoutes } from '../users/users.routes.js';
 import { deliveryRoutes } from '../webhooks/deliveries.routes.js';
+import { recoveryRoutes } from '../webhooks/recover.routes.js';
 import { webhookStatsRoutes } from '../webhooks/stats.routes.js';
 import { webhookRoutes } from '../webhooks/webhooks.routes.js';
 import { VERSION } from '../version.js';
@@ -111,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await api.register(deliveryRoutes(deps));
     await api.register(webhookRoutes(deps));
     await api.register(webhookStatsRoutes(deps));
+    await api.register(recoveryRoutes(deps));
     await api.register(channelRoutes(deps));
     await api.register(apiMetaRoutes());
   });

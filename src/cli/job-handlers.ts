@@ -11,6 +11,7 @@ import type { Mailer } from '../mail/mailer.js';
 import { webhookDisabledMailHandlers } from '../notifications/webhook-disabled-mail.js';
 import { SLA_TIMER_KIND, slaTimerHandler } from '../sla/timers.js';
 import type { JobHandler } from '../jobs/runner.js';
+import { recoveryJobHandlers } from '../webhooks/recover.js';
 
 export interface JobDeps {
   database: DatabaseHandle;
@@ -24,5 +25,6 @@ export function jobHandlers(deps: JobDeps): Record<string, JobHandler> {
     [SLA_TIMER_KIND]: slaTimerHandler(deps.database.db, deps.clock),
     ...emailJobHandlers(deps),
     ...webhookDisabledMailHandlers(deps),
+    ...recoveryJobHandlers(deps),
   };
 }

@@ -1,14 +1,15 @@
 /**
  * Retention (docs/operations.md, "Retention"): finished deliveries older than
- * HOOKDESK_RETENTION_DAYS are deleted with their attempts (by cascade), and
- * finished jobs (sent ticket email, fired SLA timers) likewise, in small
- * batches so a large backlog never holds the write lock for long. Provider
- * event keys (inbound deduplication) go too, but never before
- * MIN_DEDUPE_DAYS: a provider may still retry until then.
+ * HOOKDESK_RETENTION_DAYS are deleted with their attempts (by cascade), then
+ * events older than that which no delivery refers to any more, and finished
+ * recoveries and finished jobs (sent ticket email, fired SLA timers)
+ * likewise, in small batches so a large backlog never holds the write lock
+ * for long. Provider event keys (inbound deduplication) go too, but never
+ * before MIN_DEDUPE_DAYS: a provider may still retry until then.
  *
  * Wiring, so it sits beside the CLI: each table's owner (the delivery queue,
- * the job queue, inbound providers) exports its own prune function, and
- * this pass alone knows all three.
+ * webhook recoveries, the job queue, inbound providers) exports its own
+ * prune function, and this pass alone knows them all.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
@@ -16,7 +17,8 @@ import type { Executor } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { MIN_DEDUPE_DAYS, pruneProviderEvents } from '../inbound/providers/channel.js';
 import { pruneFinishedJobs } from '../jobs/queue.js';
-import { pruneFinished } from '../delivery/queue/prune.js';
+import { pruneEvents, pruneFinished } from '../delivery/queue/prune.js';
+import { pruneRecoveries } from '../webhooks/recover.js';
 
 const DAY_MS = 86_400_000;
 
@@ -52,6 +54,9 @@ async function prunePass(
   const before = now - retentionDays * DAY_MS;
   const passes = [
     { prune: pruneFinished, before },
+    // After the deliveries: an event goes only once no delivery refers to it.
+    { prune: pruneEvents, before },
+    { prune: pruneRecoveries, before },
     { prune: pruneFinishedJobs, before },
     {
       prune: pruneProviderEvents,
@@ -138,7 +143,7 @@ export function startRetention(
     prunePass(db, clock, retentionDays, t, () => stopped).then(
       ({ pruned, more }) => {
         if (pruned > 0)
-          logger.info({ pruned, more }, 'pruned finished deliveries, jobs and event keys');
+          logger.info({ pruned, more }, 'pruned finished deliveries, events, jobs and event keys');
         schedule(more ? t.continueMs : t.intervalMs);
       },
       (error: unknown) => {

@@ -13,6 +13,7 @@ import {
   deliveryRows,
   insertWithDeliveries,
   loadSubscriptions,
+  responseKeyOf,
   surveysOf,
   type FanoutEvent,
   type Subscription,
@@ -62,10 +63,7 @@ function envelope(input: EventInput, eventId: string, timestamp: string): object
  */
 function orderKey(input: EventInput): string | null {
   if ('ticketId' in input) return input.ticketId;
-  if ('surveyId' in input) {
-    const { responseId } = input.data as { responseId?: unknown };
-    return typeof responseId === 'string' ? responseId : null;
-  }
+  if ('surveyId' in input) return responseKeyOf(input.data);
   return null;
 }
 

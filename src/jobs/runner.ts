@@ -20,6 +20,11 @@ export interface JobContext {
   key: string | null;
   /** 1 on the first run. */
   attempt: number;
+  /**
+   * Aborted when the runner stops (the process shuts down): a long handler
+   * stops at its next safe point, and its job is left to run again later.
+   */
+  signal: AbortSignal;
 }
 
 export type JobHandler = (payload: unknown, job: JobContext) => Promise<void>;
@@ -46,6 +51,7 @@ export class JobRunner {
   private readonly leaseMs: number;
   private readonly pollIntervalMs: number;
   private readonly waker = new Waker();
+  private stopping = new AbortController();
   private running = false;
   private loopDone: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -75,6 +81,7 @@ export class JobRunner {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
     // On PostgreSQL the delivery worker's LISTEN connection relays notifications
     // to this in-process signal: one connection per process serves both loops.
     this.unsubscribe = onLocalWake(() => this.waker.signal());
@@ -84,6 +91,7 @@ export class JobRunner {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.stopping.abort();
     this.waker.signal();
     this.unsubscribe?.();
     await this.loopDone;
@@ -120,6 +128,7 @@ export class JobRunner {
         organizationId: job.organization_id,
         key: job.key,
         attempt: job.attempt_count + 1,
+        signal: this.stopping.signal,
       });
       await completeJob(database.db, job.id, this.id, clock.now());
     } catch (error) {

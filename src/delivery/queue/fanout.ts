@@ -169,3 +169,13 @@ export async function insertWithDeliveries(
   await trx.insertInto('deliveries').values(deliveries).execute();
   await wakeWorkers(trx);
 }
+
+/**
+ * The order key of a survey event (per-ticket ordering orders a survey
+ * webhook's deliveries by response): its envelope's `data.responseId`. The
+ * outbox and a recovery (./recover.ts) both key survey deliveries by it.
+ */
+export function responseKeyOf(data: unknown): string | null {
+  const responseId = (data as { responseId?: unknown } | null)?.responseId;
+  return typeof responseId === 'string' ? responseId : null;
+}
