@@ -11,6 +11,7 @@
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { systemClock } from '../src/clock.js';
+import { claimDueDeliveries } from '../src/delivery/queue/claim.js';
 import { notifyWorkers } from '../src/delivery/wake.js';
 import { newId } from '../src/ids.js';
 import { forEachDialect, type Harness } from './support/harness.js';
@@ -136,6 +137,41 @@ forEachDialect(
         await worker.stop();
       }
     }, 30_000);
+
+    it('an older delivery queued again waits for a later one in flight', async () => {
+      const org = await h.createOrg();
+      const hook = await createWebhook(h, org, { url: receiver.url('/ordered/requeued') });
+      const keyOf = await insertOrdered(h, org.organizationId, hook.id, ['k'], 2);
+      const [older, later] = [...keyOf.keys()];
+      // The later one is on the wire; the older one was queued again (a recovery, a retry).
+      await h.db
+        .updateTable('deliveries')
+        .set({ status: 'delivering', lease_owner: 'elsewhere', lease_until: Date.now() + 60_000 })
+        .where('id', '=', later!)
+        .execute();
+      const claim = () =>
+        claimDueDeliveries(h.db, {
+          owner: 'test',
+          now: Date.now(),
+          leaseMs: 10_000,
+          limit: 10,
+          perWebhook: 10,
+          excludeWebhookIds: [],
+        });
+      expect((await claim()).map((d) => d.id)).toEqual([]);
+      const res = await h.request({
+        method: 'GET',
+        url: `/api/webhooks/${hook.id}/deliveries/${older}`,
+        key: org.apiKey,
+      });
+      expect(res.json().heldBackBy).toEqual({ deliveryId: later, status: 'delivering' });
+      await h.db
+        .updateTable('deliveries')
+        .set({ status: 'succeeded', lease_owner: null })
+        .where('id', '=', later!)
+        .execute();
+      expect((await claim()).map((d) => d.id)).toEqual([older]);
+    });
 
     it('unordered deliveries of the same webhook are not held back', async () => {
       const org = await h.createOrg();

@@ -80,7 +80,7 @@ export interface HeldBack {
 /**
  * The delivery that keeps a pending ordered delivery from being claimed
  * (claim.ts): the earliest delivery of the same key and webhook still
- * pending or in flight. Null for unordered or unfinished-free deliveries.
+ * pending or in flight before it, or one of them in flight. Null for unordered or unfinished-free deliveries.
  */
 export async function heldBackBy(db: Executor, row: DeliveriesTable): Promise<HeldBack | null> {
   if (row.order_key === null || row.status !== 'pending') return null;
@@ -89,7 +89,13 @@ export async function heldBackBy(db: Executor, row: DeliveriesTable): Promise<He
     .select(['id', 'status'])
     .where('webhook_id', '=', row.webhook_id)
     .where('order_key', '=', row.order_key)
-    .where('id', '<', row.id)
+    // As the claim has it (./ordering.ts): an earlier one, or any other in flight.
+    .where((eb) =>
+      eb.or([
+        eb('id', '<', row.id),
+        eb.and([eb('status', '=', 'delivering'), eb('id', '<>', row.id)]),
+      ]),
+    )
     // The partial index's predicate, written as the index has it (migration 0010).
     .where(sql<boolean>`order_key is not null and status in ('pending', 'delivering')`)
     .orderBy('id')
