@@ -124,6 +124,10 @@ export interface Webhook {
   retryPolicy: number[];
   /** Attempts started per second at most; null: unlimited. */
   rateLimitPerSecond: number | null;
+  /** The payload filter as given (docs/webhooks.md, "Filters"); null: every subscribed event. */
+  filter: Record<string, unknown> | null;
+  /** `ticket`: one delivery of a ticket (or survey response) at a time, in order. */
+  ordering: 'none' | 'ticket';
   consecutiveFailures: number;
   disabledAt: string | null;
   /** `consecutive_failures`, `gone` (the receiver answered 410), or null (by hand). */
@@ -138,6 +142,24 @@ export interface RotatedSecret {
   secret: string;
   /** When the replaced secret stops signing; null when it does not sign at all. */
   previousSecretExpiresAt: string | null;
+}
+
+/**
+ * `POST …/recover` and `GET …/recoveries/{id}` (docs/api.md, "Recovering a
+ * time range"): the webhook is sent again what it missed of `[since, until)`.
+ */
+export interface Recovery {
+  id: string;
+  webhookId: string;
+  since: string;
+  until: string;
+  status: 'running' | 'done' | 'failed';
+  /** Failed or cancelled deliveries queued again, and new ones, so far. */
+  deliveriesQueued: number;
+  /** Why a failed recovery stopped; null otherwise. */
+  error: string | null;
+  createdAt: string;
+  completedAt: string | null;
 }
 
 export interface Survey {
@@ -171,6 +193,8 @@ export interface Attempt {
 
 export interface DeliveryDetail extends Delivery {
   payload: string;
+  /** For a pending delivery of an ordered webhook: the earlier one of its ticket it waits for. */
+  heldBackBy: { deliveryId: string; status: 'pending' | 'delivering' } | null;
   attempts: Attempt[];
 }
 

@@ -182,7 +182,12 @@ export function TextField({
   autocomplete?: string;
   spellcheck?: boolean;
   disabled?: boolean;
-} & ({ type?: 'text' } | { type: 'url' } | { type: 'password' })) {
+} & (
+    | { type?: 'text' }
+    | { type: 'url' }
+    | { type: 'password' }
+    | { type: 'datetime-local'; max?: string }
+  )) {
   return (
     <Field id={id} label={label} help={help} problems={problems} explain={explain}>
       {(aria) => (

@@ -1,7 +1,8 @@
 /**
  * One delivery: the exact body, the request headers Hookdesk sends, every
  * attempt with its response and what the receiver asked for in it (a later
- * retry, or no more deliveries), and "Retry now".
+ * retry, or no more deliveries), the earlier delivery of its ticket it waits
+ * for (ordered webhooks), and "Retry now".
  *
  * The signature: `X-Webhook-Signature` is the HMAC-SHA256 of the body under
  * the webhook's secret, computed by the worker at each attempt. The API never
@@ -24,7 +25,7 @@ import type { Meta, RequestHeader } from '../meta.js';
 import { Link } from '../router.js';
 import { useDirectory } from '../store.js';
 import { Alert, Code, Loading, PageTitle, StatusBadge, useAsync, useInterval } from '../ui.js';
-import { disabledWhy } from './webhooks.js';
+import { disabledWhy, orderUnit } from './webhooks.js';
 
 export function DeliveryPage({ webhookId, deliveryId }: { webhookId: string; deliveryId: string }) {
   const dir = useDirectory();
@@ -92,11 +93,16 @@ function Detail({ hook, deliveryId, meta }: { hook: Webhook; deliveryId: string;
       </div>
       {retry && <Alert kind={retry.kind}>{retry.text}</Alert>}
       {detail.error && <Alert>{detail.error}</Alert>}
+      {d.heldBackBy && <HeldBack hook={hook} by={d.heldBackBy} />}
       <dl class="facts">
         <dt>Status</dt>
         <dd data-testid="delivery-status">
           <StatusBadge status={d.status} />
-          {d.nextAttemptAt && <span class="muted"> next attempt {dateTime(d.nextAttemptAt)}</span>}
+          {/* Held back, its next attempt waits for the earlier delivery, whatever its time says. */}
+          {d.nextAttemptAt && !d.heldBackBy && (
+            <span class="muted"> next attempt {dateTime(d.nextAttemptAt)}</span>
+          )}
+          {d.heldBackBy && <span class="muted"> held back by an earlier delivery</span>}
         </dd>
         <dt>Attempts</dt>
         <dd>{d.attemptCount}</dd>
@@ -156,6 +162,27 @@ function Detail({ hook, deliveryId, meta }: { hook: Webhook; deliveryId: string;
         )}
       </section>
     </>
+  );
+}
+
+/**
+ * Why a pending delivery of an ordered webhook is not attempted: an earlier
+ * one of its ticket (docs/webhooks.md, "Ordered delivery") must finish first.
+ */
+function HeldBack({ hook, by }: { hook: Webhook; by: NonNullable<DeliveryDetail['heldBackBy']> }) {
+  const unit = orderUnit(hook.surveyId);
+  return (
+    <p class="explain" data-testid="held-back">
+      Waiting for an earlier delivery of the same {unit}:{' '}
+      <Link href={`/deliveries/${hook.id}/${by.deliveryId}`}>
+        <code>{by.deliveryId}</code>
+      </Link>{' '}
+      ({by.status === 'delivering' ? 'in flight' : 'pending'}).{' '}
+      <span class="muted">
+        This webhook sends one delivery of a {unit} at a time, in order: this one goes once that one
+        succeeds, fails for good or is cancelled.
+      </span>
+    </p>
   );
 }
 

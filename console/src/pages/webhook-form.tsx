@@ -18,8 +18,15 @@ import {
   problemsOf,
   setFlash,
 } from '../ui.js';
-import { explainUrl, parseHeaders, parseNumber, parseRetry } from './webhook-input.js';
-import { HookFacts, HookStatus } from './webhooks.js';
+import {
+  explainUrl,
+  filterInput,
+  parseFilter,
+  parseHeaders,
+  parseNumber,
+  parseRetry,
+} from './webhook-input.js';
+import { HookFacts, HookStatus, orderUnit } from './webhooks.js';
 
 interface Form {
   kind: 'ticket' | 'survey';
@@ -34,7 +41,13 @@ interface Form {
   retry: string;
   /** Empty: unlimited. */
   rateLimit: string;
+  /** The payload filter as JSON text; empty: no filter. */
+  filter: string;
+  ordering: Webhook['ordering'];
 }
+
+/** The example in the filter's help: only high and urgent tickets. */
+const FILTER_EXAMPLE = '{"data.ticket.priority": {"$in": ["high", "urgent"]}}';
 
 function initial(hook: Webhook | null, dir: Directory): Form {
   return {
@@ -52,6 +65,8 @@ function initial(hook: Webhook | null, dir: Directory): Form {
     active: hook?.active ?? true,
     retry: (hook?.retryPolicy ?? dir.meta.webhooks.retryPolicy.default).join(', '),
     rateLimit: hook?.rateLimitPerSecond?.toString() ?? '',
+    filter: filterInput(hook?.filter ?? null),
+    ordering: hook?.ordering ?? 'none',
   };
 }
 
@@ -94,8 +109,10 @@ function WebhookForm({
     e.preventDefault();
     setError(null);
     const parsed = parseHeaders(form.headers);
-    if (parsed.problems.length > 0) {
-      setProblems(parsed.problems);
+    const filter = parseFilter(form.filter);
+    const mine = [...parsed.problems, ...filter.problems];
+    if (mine.length > 0) {
+      setProblems(mine);
       return;
     }
     const body: Record<string, unknown> = {
@@ -106,6 +123,8 @@ function WebhookForm({
       active: form.active,
       retryPolicy: parseRetry(form.retry),
       rateLimitPerSecond: parseNumber(form.rateLimit),
+      filter: filter.filter,
+      ordering: form.ordering,
     };
     if (form.removeSecret) body.secret = null;
     else if (form.secret !== '') body.secret = form.secret;
@@ -119,6 +138,8 @@ function WebhookForm({
       if (body.active === hook.active) delete body.active;
       if (same(body.retryPolicy, hook.retryPolicy)) delete body.retryPolicy;
       if (body.rateLimitPerSecond === hook.rateLimitPerSecond) delete body.rateLimitPerSecond;
+      if (same(body.filter, hook.filter)) delete body.filter;
+      if (body.ordering === hook.ordering) delete body.ordering;
     } else if (form.kind === 'survey' && form.events.length === 0) {
       delete body.events; // the API's default: survey.response_completed
     }
@@ -145,9 +166,13 @@ function WebhookForm({
     'active',
     'retryPolicy',
     'rateLimitPerSecond',
+    'filter',
+    'ordering',
   ];
   const other = problems.filter((p) => !known.includes(p.field.split(/[.[]/)[0]!));
   const eventProblems = problemsOf(problems, 'events');
+  const orderingProblems = problemsOf(problems, 'ordering');
+  const unit = orderUnit(form.kind === 'ticket' ? null : form.surveyId);
   return (
     <>
       <PageTitle title={hook ? `Edit ${hook.name}` : 'New webhook'} />
@@ -333,6 +358,75 @@ function WebhookForm({
           value={form.rateLimit}
           onValue={(v) => set('rateLimit', v)}
         />
+
+        <Field
+          id="wh-filter"
+          label="Payload filter (JSON)"
+          help={
+            <>
+              Only events whose body matches get a delivery; empty: every subscribed event. Keys are
+              dotted paths into the body, values a literal or operators. Example, only high and
+              urgent tickets: <code>{FILTER_EXAMPLE}</code>. The operators and limits are in{' '}
+              <code>docs/webhooks.md</code>, section “Filters”, and under <code>filter</code> in the{' '}
+              <a href="/docs" target="_blank" rel="noopener">
+                API reference
+              </a>
+              . A change applies to events from then on.
+            </>
+          }
+          problems={problemsOf(problems, 'filter')}
+        >
+          {(aria) => (
+            <textarea
+              {...aria}
+              rows={form.filter.split('\n').length > 3 ? 8 : 3}
+              spellcheck={false}
+              placeholder={FILTER_EXAMPLE}
+              value={form.filter}
+              onInput={(e) => set('filter', e.currentTarget.value)}
+            />
+          )}
+        </Field>
+
+        <fieldset
+          id="wh-ordering"
+          class={orderingProblems.length > 0 ? 'field-invalid' : undefined}
+          aria-describedby={
+            orderingProblems.length > 0 ? 'wh-ordering-help wh-ordering-error' : 'wh-ordering-help'
+          }
+        >
+          <legend>Ordering</legend>
+          <label class="inline">
+            <input
+              type="radio"
+              name="ordering"
+              checked={form.ordering === 'none'}
+              onChange={() => set('ordering', 'none')}
+            />{' '}
+            None (deliveries may arrive in any order)
+          </label>
+          <label class="inline">
+            <input
+              type="radio"
+              name="ordering"
+              checked={form.ordering === 'ticket'}
+              onChange={() => set('ordering', 'ticket')}
+            />{' '}
+            One {unit} at a time, in order
+          </label>
+          <p class="help" id="wh-ordering-help">
+            In order, a delivery waiting for a retry holds back the later ones of its {unit} until
+            it succeeds, fails for good or is cancelled (head-of-line blocking): pair it with a
+            short retry policy.
+          </p>
+          {orderingProblems.length > 0 && (
+            <div class="field-error" id="wh-ordering-error">
+              {orderingProblems.map((p) => (
+                <p key={p.field + p.message}>{p.message}</p>
+              ))}
+            </div>
+          )}
+        </fieldset>
 
         <div class="field">
           <label class="inline">

@@ -1,7 +1,8 @@
 /**
- * The webhook forms' own text formats (header lines, retry delays, numbers)
- * and the words under a refused URL. Refusals are told apart by the API's
- * detail codes (docs/errors.md), never by their message.
+ * The webhook forms' own text formats (header lines, retry delays, numbers,
+ * the payload filter's JSON) and the words under a refused URL. Refusals are
+ * told apart by the API's detail codes (docs/errors.md), never by their
+ * message.
  */
 import type { FieldProblem } from '../api.js';
 
@@ -42,6 +43,27 @@ export function parseNumber(text: string): number | string | null {
   const t = text.trim();
   if (t === '') return null;
   return NUMBER.test(t) ? Number(t) : t;
+}
+
+/**
+ * The filter's JSON text → the value sent: empty is `null` (no filter). Text
+ * that is not JSON is this form's problem, named on the field before anything
+ * is sent; JSON that is no filter (an array, a wrong operator) goes as typed,
+ * for the API to name the piece that is wrong.
+ */
+export function parseFilter(text: string): { filter: unknown; problems: FieldProblem[] } {
+  if (text.trim() === '') return { filter: null, problems: [] };
+  try {
+    return { filter: JSON.parse(text) as unknown, problems: [] };
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return { filter: null, problems: [{ field: 'filter', message: `is not valid JSON: ${why}` }] };
+  }
+}
+
+/** The filter's text in the form: indented, so that a long one can be read and edited. */
+export function filterInput(filter: Record<string, unknown> | null): string {
+  return filter === null ? '' : JSON.stringify(filter, null, 2);
 }
 
 /** Words for an SSRF refusal, under the API's own message; told apart by detail code. */

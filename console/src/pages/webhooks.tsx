@@ -1,6 +1,7 @@
 /**
  * Webhooks: ticket and survey webhooks in one list, with status, success rate,
- * rate limit, secret overlap and actions (rotating a secret: webhook-secret.tsx).
+ * rate limit, payload filter, ordering, secret overlap and actions (rotating
+ * a secret: webhook-secret.tsx; recovering a time range: webhook-recover.tsx).
  */
 import { useState } from 'preact/hooks';
 import {
@@ -26,6 +27,7 @@ import {
   useAsync,
   useInterval,
 } from '../ui.js';
+import { RecoverPanel } from './webhook-recover.js';
 import { RotatePanel } from './webhook-secret.js';
 
 export function WebhooksPage() {
@@ -38,6 +40,8 @@ export function WebhooksPage() {
   // By id: the directory reloads, and the panel follows the webhook's new state.
   const [rotating, setRotating] = useState<string | null>(null);
   const rotated = dir.data?.webhooks.find((w) => w.id === rotating);
+  const [recovering, setRecovering] = useState<string | null>(null);
+  const recovered = dir.data?.webhooks.find((w) => w.id === recovering);
   // Statuses change as deliveries fail or succeed.
   useInterval(
     () => {
@@ -94,6 +98,9 @@ export function WebhooksPage() {
           onClose={() => setRotating(null)}
         />
       )}
+      {recovered && (
+        <RecoverPanel key={recovered.id} hook={recovered} onClose={() => setRecovering(null)} />
+      )}
       {dir.error && <Alert>{dir.error}</Alert>}
       {!dir.data && !dir.error && <Loading what="webhooks" />}
       {dir.data && dir.data.webhooks.length === 0 && (
@@ -121,6 +128,7 @@ export function WebhooksPage() {
                 dir={dir.data!}
                 onTest={() => void sendTest(hook)}
                 onRotate={() => setRotating(hook.id)}
+                onRecover={() => setRecovering(hook.id)}
                 onToggle={() =>
                   void act(
                     () => api('PATCH', webhookPath(hook), { active: !hook.active }),
@@ -158,6 +166,7 @@ function Row(props: {
   dir: Directory;
   onTest: () => void;
   onRotate: () => void;
+  onRecover: () => void;
   onToggle: () => void;
   onDelete: () => void;
 }) {
@@ -195,6 +204,9 @@ function Row(props: {
           <button type="button" onClick={props.onRotate}>
             Rotate secret
           </button>
+          <button type="button" onClick={props.onRecover}>
+            Recover…
+          </button>
           <button type="button" onClick={props.onToggle}>
             {hook.active ? 'Disable' : 'Enable'}
           </button>
@@ -207,12 +219,18 @@ function Row(props: {
   );
 }
 
-/** The rate limit, and the previous secret while it still signs. */
+/** The rate limit, the filter, the ordering, and the previous secret while it still signs. */
 export function HookFacts({ hook }: { hook: Webhook }) {
   return (
     <>
       <div class="small muted" data-testid="rate-limit">
         Rate limit: {rateLimitText(hook)}
+      </div>
+      <div class="small muted" data-testid="filter">
+        Filter: {hook.filter === null ? 'none' : <FilterText filter={hook.filter} />}
+      </div>
+      <div class="small muted" data-testid="ordering">
+        Ordering: {orderingText(hook)}
       </div>
       {hook.previousSecretExpiresAt && (
         <div class="small" data-testid="previous-secret">
@@ -224,6 +242,31 @@ export function HookFacts({ hook }: { hook: Webhook }) {
       )}
     </>
   );
+}
+
+/** A filter on one line; a long one cut, whole in its tooltip. */
+function FilterText({ filter }: { filter: Record<string, unknown> }) {
+  const text = JSON.stringify(filter);
+  const cut = text.length > FILTER_SHOWN ? `${text.slice(0, FILTER_SHOWN)}…` : text;
+  return (
+    <code class="filter-text" title={text}>
+      {cut}
+    </code>
+  );
+}
+
+/** Characters of a filter the list shows. */
+const FILTER_SHOWN = 160;
+
+/** What `ordering: "ticket"` orders by: a ticket, or a survey webhook's response. */
+export function orderUnit(surveyId: string | null): string {
+  return surveyId === null ? 'ticket' : 'survey response';
+}
+
+export function orderingText(hook: Pick<Webhook, 'ordering' | 'surveyId'>): string {
+  return hook.ordering === 'ticket'
+    ? `one ${orderUnit(hook.surveyId)} at a time, in order`
+    : 'none';
 }
 
 export function rateLimitText(hook: Pick<Webhook, 'rateLimitPerSecond'>): string {
