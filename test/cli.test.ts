@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, runCli, startCli, stop, waitForOk } from './support/cli.js';
+import { forEachDialect } from './support/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hookdesk-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,6 +17,7 @@ describe('hookdesk CLI', () => {
       ['worker', '--help'],
       ['migrate', '--help'],
       ['org', 'create', '--help'],
+      ['key', 'create', '--help'],
     ]) {
       const res = await runCli(args, {});
       expect(res.code, args.join(' ')).toBe(0);
@@ -110,5 +112,100 @@ describe('hookdesk CLI', () => {
     const again = await runCli(['migrate'], { DATABASE_URL: `sqlite:${join(dir, 'gen.db')}` });
     expect(again.code).toBe(0);
     expect(again.stderr + again.stdout).not.toMatch(/hdk_/);
+  });
+});
+
+forEachDialect('hookdesk key create', (h) => {
+  it('prints a new key for an existing organization that authenticates as its admin', async () => {
+    const org = await h.createOrg('Key Recovery Ltd');
+    for (const orgArg of [org.organizationId, 'Key Recovery Ltd']) {
+      const res = await runCli(['key', 'create', '--org', orgArg, '--json'], {
+        DATABASE_URL: h.databaseUrl,
+        LOG_LEVEL: 'info',
+      });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toBe('');
+      const out = JSON.parse(res.stdout);
+      expect(Object.keys(out).sort()).toEqual([
+        'apiKey',
+        'apiKeyId',
+        'organizationId',
+        'role',
+        'userId',
+      ]);
+      expect(out).toMatchObject({
+        organizationId: org.organizationId,
+        userId: org.adminUserId,
+        role: 'admin',
+      });
+      expect(out.apiKey).toMatch(/^hdk_[A-Za-z0-9_-]{43}$/);
+      // The app's own authentication accepts it; only the hash is stored.
+      const users = await h.request({ method: 'GET', url: '/api/users', key: out.apiKey });
+      expect(users.statusCode).toBe(200);
+      const stored = await h.db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('id', '=', out.apiKeyId)
+        .executeTakeFirstOrThrow();
+      expect(stored.name).toBe('Created with hookdesk key create');
+      expect(JSON.stringify(stored)).not.toContain(out.apiKey);
+    }
+  });
+
+  it('acts as an agent with --role agent, and says so when the organization has none', async () => {
+    const org = await h.createOrg();
+    const noAgent = await runCli(
+      ['key', 'create', '--org', org.organizationId, '--role', 'agent'],
+      {
+        DATABASE_URL: h.databaseUrl,
+      },
+    );
+    expect(noAgent.code).toBe(1);
+    expect(noAgent.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noAgent.stderr).toContain('has no agent user');
+    const agent = await h.request({
+      method: 'POST',
+      url: '/api/users',
+      key: org.apiKey,
+      payload: { email: 'agent@example.com', name: 'Agent', role: 'agent' },
+    });
+    expect(agent.statusCode).toBe(201);
+    const res = await runCli(
+      ['key', 'create', '--org', org.organizationId, '--role', 'agent', '--name', 'laptop'],
+      { DATABASE_URL: h.databaseUrl },
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const key = /^apiKey: (hdk_\S+)$/m.exec(res.stdout)?.[1];
+    expect(key).toBeDefined();
+    expect(res.stdout).toContain(`userId: ${agent.json().id} (agent)`);
+    // An agent key authenticates but may not use admin endpoints.
+    expect((await h.request({ method: 'GET', url: '/api/tickets', key })).statusCode).toBe(200);
+    expect((await h.request({ method: 'GET', url: '/api/api-keys', key })).statusCode).toBe(403);
+  });
+
+  it('answers an unknown organization or a bad role with one line and exit code 1', async () => {
+    const org = await h.createOrg();
+    const unknown = await runCli(['key', 'create', '--org', 'No Such Org'], {
+      DATABASE_URL: h.databaseUrl,
+    });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toBe('');
+    const lines = unknown.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^hookdesk: no organization with id or name "No Such Org"; pass one of: /,
+    );
+    expect(lines[0]).toContain(org.organizationId);
+    const unknownId = await runCli(
+      ['key', 'create', '--org', '00000000-0000-7000-8000-000000000000'],
+      { DATABASE_URL: h.databaseUrl },
+    );
+    expect(unknownId.code).toBe(1);
+    expect(unknownId.stderr.trim().split('\n')).toHaveLength(1);
+    const role = await runCli(['key', 'create', '--org', org.organizationId, '--role', 'owner'], {
+      DATABASE_URL: h.databaseUrl,
+    });
+    expect(role.code).toBe(1);
+    expect(role.stderr.trim()).toBe('hookdesk: --role must be admin or agent, not "owner"');
   });
 });

@@ -117,6 +117,33 @@ forEachDialect('HTTP basics', (h) => {
     expect(text.json().error.code).toBe('unsupported_media_type');
   });
 
+  it('tells a client sending form data, text or no Content-Type to send JSON', async () => {
+    const org = await h.createOrg();
+    const headerSets: Record<string, string>[] = [
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      { 'content-type': 'text/plain; charset=utf-8' },
+      {},
+    ];
+    for (const headers of headerSets) {
+      const res = await h.request({
+        method: 'POST',
+        url: '/api/users',
+        key: org.apiKey,
+        headers,
+        payload: Buffer.from('email=a@example.com&name=A'),
+      });
+      const label = headers['content-type'] ?? 'no Content-Type';
+      expect(res.statusCode, label).toBe(415);
+      expect(res.json(), label).toEqual({
+        error: {
+          code: 'unsupported_media_type',
+          message: 'Send the body as JSON with the header Content-Type: application/json.',
+          details: [],
+        },
+      });
+    }
+  });
+
   it('pages through lists with nextCursor, newest first', async () => {
     const org = await h.createOrg();
     for (let i = 0; i < 5; i++) {

@@ -82,6 +82,11 @@ function SignIn({ notice, onSignedIn }: { notice: string | null; onSignedIn: () 
         Use an admin’s API key (<code>hdk_…</code>). It is kept in this browser tab only and sent to
         this server with each request.
       </p>
+      <p class="muted">
+        No key yet? The first start of an empty database printed one, once, for the default
+        organization. An operator on the server can make another at any time with{' '}
+        <code>hookdesk key create --org &lt;organization id or name&gt;</code>.
+      </p>
       {notice && <Alert kind="info">{notice}</Alert>}
       <form onSubmit={(e) => void submit(e)} noValidate>
         <div class="field">

@@ -12,9 +12,8 @@ import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { keysetPage, PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
 import { IdParams, Nullable, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
-import { newId } from '../ids.js';
 import { getUser } from '../users/users.repository.js';
-import { displayPrefix, generateApiKey, hashApiKey } from './keys.js';
+import { insertApiKey } from './api-keys.repository.js';
 
 const ApiKeySchema = Type.Object({
   id: Uuid,
@@ -90,21 +89,13 @@ export function apiKeyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const auth = authOf(request);
         const userId = request.body.userId ?? auth.userId;
-        const key = generateApiKey();
-        const row: ApiKeysTable = {
-          id: newId(),
-          organization_id: auth.organizationId,
-          user_id: userId,
-          name: request.body.name,
-          prefix: displayPrefix(key),
-          key_hash: hashApiKey(key),
-          created_at: clock.now(),
-          last_used_at: null,
-          revoked_at: null,
-        };
-        await db.transaction().execute(async (trx) => {
+        const { row, key } = await db.transaction().execute(async (trx) => {
           await getUser(trx, auth.organizationId, userId);
-          await trx.insertInto('api_keys').values(row).execute();
+          return insertApiKey(trx, clock, {
+            organizationId: auth.organizationId,
+            userId,
+            name: request.body.name,
+          });
         });
         return reply.status(201).send({ ...toDto(row), key });
       },

@@ -6,9 +6,11 @@
 import { Command, Option } from 'commander';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { Role } from '../db/schema.js';
 import { StorageError } from '../db/storage-error.js';
 import { createLogger } from '../logger.js';
 import { createOrganization } from '../orgs/organizations.js';
+import { createKeyForOrganization, parseRole, UsageError } from './key.js';
 import { prepareDatabase, type Prepared } from './runtime.js';
 import { VERSION } from '../version.js';
 import { parsePort, parseSecret, parseStatus, runListen } from './listen.js';
@@ -109,6 +111,51 @@ org
     },
   );
 
+const key = program.command('key').description('Manage API keys.');
+key
+  .command('create')
+  .description(
+    'Create an API key for an existing organization (for example to replace a lost bootstrap key) and print it once. Nothing else changes.',
+  )
+  .requiredOption('--org <organization>', "the organization's id or exact name")
+  .addOption(
+    new Option('--role <role>', 'act as the oldest user with this role: admin or agent')
+      .default('admin')
+      .argParser(parseRole),
+  )
+  .option('--name <label>', 'label shown in GET /api/api-keys', 'Created with hookdesk key create')
+  .option('--json', 'print {organizationId, userId, role, apiKeyId, apiKey} as JSON')
+  .addHelpText(
+    'after',
+    `
+The key is printed on stdout only; its hash is stored. Without a list of
+organizations at hand, pass any --org: the error names the existing ones.
+
+Example:
+  hookdesk key create --org "Default organization" --role admin`,
+  )
+  .action(async (opts: { org: string; role: Role; name: string; json?: boolean }) => {
+    const name = opts.name.trim();
+    if (name.length < 1 || name.length > 200)
+      throw new UsageError('--name must be 1 to 200 characters');
+    const prepared = await prepareDatabase(config(), systemClock);
+    try {
+      const created = await createKeyForOrganization(prepared.database.db, systemClock, {
+        org: opts.org.trim(),
+        role: opts.role,
+        name,
+      });
+      // stdout only, never the logger: logs must not carry keys.
+      process.stdout.write(
+        opts.json
+          ? JSON.stringify(created) + '\n'
+          : `organizationId: ${created.organizationId}\nuserId: ${created.userId} (${created.role})\napiKey: ${created.apiKey}\n`,
+      );
+    } finally {
+      await prepared.database.close();
+    }
+  });
+
 program
   .command('listen')
   .description(
@@ -140,8 +187,6 @@ Example:
   .action(async (opts: { port: number; host: string; secret?: string; status: number }) =>
     runListen(opts),
   );
-
-class UsageError extends Error {}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   // A database file that cannot be opened or written (disk full, read-only): one line, exit once.

@@ -40,6 +40,19 @@ const BY_STATUS: Partial<Record<number, ErrorCode>> = {
   503: 'service_unavailable',
 };
 
+/** What a client sending form data or text to the JSON API should do instead. */
+export const JSON_ONLY_MESSAGE =
+  'Send the body as JSON with the header Content-Type: application/json.';
+
+/**
+ * True on the management API, whose only body parser is JSON (src/http/json.ts).
+ * Provider endpoints add form and multipart parsers in their own scope
+ * (`request.server` is the route's scope), and keep Fastify's message there.
+ */
+function acceptsOnlyJson(request: FastifyRequest): boolean {
+  return !request.server.hasContentTypeParser('application/x-www-form-urlencoded');
+}
+
 export function installErrorHandler(app: FastifyInstance, dialect: Dialect): void {
   app.setErrorHandler((error: FastifyError | AppError | Error, request, reply) => {
     if (error instanceof AppError) {
@@ -57,6 +70,9 @@ export function installErrorHandler(app: FastifyInstance, dialect: Dialect): voi
       return reply.status(400).send(errorBody('validation_failed', message, details));
     }
     const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined;
+    if (mapped === 'unsupported_media_type' && acceptsOnlyJson(request)) {
+      return reply.status(415).send(errorBody(mapped, JSON_ONLY_MESSAGE));
+    }
     if (mapped) return reply.status(ERRORS[mapped].status).send(errorBody(mapped, fe.message));
     if (dialect.isUnavailable(error)) {
       request.log.warn({ err: error }, 'database unavailable');
