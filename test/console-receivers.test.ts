@@ -192,6 +192,54 @@ forEachDialect('console: secrets, rate limits and receiver answers', (h) => {
       expect(await page.getByTestId('new-secret').count()).toBe(0);
     });
 
+    it('creates a webhook signed by default: the generated secret shown once', async () => {
+      await webhooksPage();
+      await page.getByRole('link', { name: 'New webhook' }).click();
+      await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+      expect(await page.getByLabel('Generate a secret (recommended)').isChecked()).toBe(true);
+      await page.getByLabel('Name', { exact: true }).fill('Generated');
+      await page.getByLabel('URL', { exact: true }).fill(receiver.url('/generated'));
+      await page.getByRole('checkbox', { name: 'ticket.created' }).check();
+      await page.getByRole('button', { name: 'Create webhook' }).click();
+      await page.getByRole('heading', { name: 'Generated was created' }).waitFor();
+      const shown = await page.getByTestId('new-secret').innerText();
+      expect(shown).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+      await page.getByRole('button', { name: 'Copy signing secret of Generated' }).click();
+      await page.getByText('Copied').waitFor();
+      expect(await page.evaluate('navigator.clipboard.readText()')).toBe(shown);
+
+      // The shown secret is the one that signs; the list shows it signed, and never the secret.
+      await page.getByRole('link', { name: 'Done' }).click();
+      await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+      expect(await row('Generated').getByTestId('unsigned').count()).toBe(0);
+      expect(await page.content()).not.toContain(shown);
+      const received = receiver.received.length;
+      await row('Generated').getByRole('button', { name: 'Send test' }).click();
+      await page.getByTestId('test-status').getByText('200').waitFor();
+      const sent = receiver.received.slice(received).at(-1)!;
+      const header = String(sent.headers['x-webhook-signature']);
+      expect(verifyWebhookSignature(shown, sent.body, header)).toBe(true);
+
+      // "No signature": created unsigned, straight back to the list, which says so.
+      await page.getByRole('link', { name: 'New webhook' }).click();
+      await page.getByRole('heading', { name: 'New webhook' }).waitFor();
+      await page.getByLabel('Name', { exact: true }).fill('Plain');
+      await page.getByLabel('URL', { exact: true }).fill(receiver.url('/plain'));
+      await page.getByRole('checkbox', { name: 'ticket.created' }).check();
+      await page.getByLabel('No signature').check();
+      await page.getByRole('button', { name: 'Create webhook' }).click();
+      await page.getByText('Plain was created.').waitFor();
+      await row('Plain').getByTestId('unsigned').getByText('unsigned').waitFor();
+      await shot('created-secret');
+      for (const name of ['Generated', 'Plain']) {
+        const { data } = await api('GET', '/api/webhooks');
+        const made = data.find((w: Hook) => w.name === name);
+        await api('DELETE', `/api/webhooks/${made.id}`);
+      }
+      await page.reload();
+      await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+    });
+
     it('sets and clears the rate limit, with the API’s refusal under the field', async () => {
       const field = () => page.getByLabel('Rate limit (attempts per second)');
       const edit = async () => {

@@ -131,6 +131,8 @@ describe.skipIf(!RUN_BROWSER_TESTS)('admin console in Chromium', { timeout: 60_0
     await page.goto(`${base}/webhooks`);
     await page.getByRole('heading', { name: 'Sign in to Hookdesk' }).waitFor();
     await shot('sign-in');
+    // Where a key comes from, for someone who has none at hand.
+    await page.getByText('hookdesk key create --org').waitFor();
     await page.getByLabel('API key').fill('hdk_not_a_real_key_0000000000000');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('That API key is not valid').waitFor();
@@ -168,6 +170,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)('admin console in Chromium', { timeout: 60_0
     );
 
     await page.getByLabel('URL', { exact: true }).fill(receiver.url('/hook'));
+    await page.getByLabel('Enter a secret').check();
     await page.getByLabel('Signing secret').fill(SECRET);
     await page.getByLabel('Retry delays (seconds)').fill('1, 1');
     await page.getByRole('button', { name: 'Create webhook' }).click();

@@ -84,6 +84,7 @@ forEachDialect(
       const plain = await createWebhook(h, org, {
         url: receiver.url('/plain'),
         events: ['ticket.created'],
+        secret: null,
       });
       const other = await createWebhook(h, org, {
         url: receiver.url('/other'),

@@ -127,7 +127,7 @@ forEachDialect('webhook secret rotation and rate limits', (h) => {
   });
 
   it('gives a webhook without a secret one, with no overlap', async () => {
-    const { api, hook } = await setup({});
+    const { api, hook } = await setup({ secret: null });
     expect(hook.hasSecret).toBe(false);
     const res = await rotate(api, hook.id, { overlapHours: 24 });
     expect(res.statusCode, res.body).toBe(200);

@@ -29,13 +29,15 @@ forEachDialect('survey webhooks', (h) => {
     const { surveyId, api } = await surveyWithApi(org);
     const res = await api.create(SURVEY_HOOK);
     expect(res.statusCode).toBe(201);
-    const hook = res.json();
+    // Signed by default: the generated secret is in this answer only.
+    const { secret, ...hook } = res.json();
+    expect(secret).toMatch(/^whsec_/);
     expect(hook).toMatchObject({
       organizationId: org.organizationId,
       surveyId,
       events: ['survey.response_completed'],
       active: true,
-      hasSecret: false,
+      hasSecret: true,
       retryPolicy: [1, 5, 30, 300, 1800, 7200],
     });
     expect((await api.get(hook.id)).json()).toEqual(hook);

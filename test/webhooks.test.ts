@@ -37,13 +37,15 @@ forEachDialect('ticket webhooks', (h) => {
     const api = webhookApi(h, org);
     const res = await api.create(TICKET_HOOK);
     expect(res.statusCode).toBe(201);
-    const hook = res.json();
+    // Signed by default: the generated secret is in this answer only.
+    const { secret, ...hook } = res.json();
+    expect(secret).toMatch(/^whsec_/);
     expect(Object.keys(hook).sort()).toEqual(RESOURCE_KEYS);
     expect(hook).toMatchObject({
       organizationId: org.organizationId,
       surveyId: null,
       ...TICKET_HOOK,
-      hasSecret: false,
+      hasSecret: true,
       headers: {},
       active: true,
       retryPolicy: [1, 5, 30, 300, 1800, 7200],

@@ -137,6 +137,11 @@ export interface Webhook {
   updatedAt: string;
 }
 
+/** The answer of a create: `secret` only when Hookdesk generated it, shown this once. */
+export interface CreatedWebhook extends Webhook {
+  secret?: string;
+}
+
 /** The answer of `POST …/secret/rotate`: the only time the new secret is shown. */
 export interface RotatedSecret {
   secret: string;

@@ -11,7 +11,7 @@ import { checkWebhookUrl, type EgressPolicy } from '../egress/index.js';
 import { Problems, type FieldProblem } from '../errors.js';
 import { toFieldProblems } from '../http/validation.js';
 import { checkHeaders } from './headers.js';
-import { whsecProblem } from './secrets.js';
+import { generateSecret, whsecProblem } from './secrets.js';
 import { DEFAULT_OVERLAP_HOURS, type WebhookKind } from './webhooks.schemas.js';
 
 export const DEFAULT_RETRY_POLICY: readonly number[] = Object.freeze([1, 5, 30, 300, 1800, 7200]);
@@ -105,16 +105,27 @@ function checkBody(
   problems.throwIfAny();
 }
 
-/** A checked create body with its defaults filled in. */
-export function checkCreateBody(request: FastifyRequest, rules: InputRules): WebhookFields {
+/** A create body's fields, and whether Hookdesk generated the secret (shown once in the 201). */
+export interface CreateInput {
+  fields: WebhookFields;
+  secretGenerated: boolean;
+}
+
+/**
+ * A checked create body with its defaults filled in. Signed by default: an
+ * absent `secret` gets a generated `whsec_` one; only an explicit `null`
+ * makes an unsigned webhook.
+ */
+export function checkCreateBody(request: FastifyRequest, rules: InputRules): CreateInput {
   checkBody(request, (body, problems) => checkRules(body, rules, problems));
   // The schema held: name and url are present, and so are a ticket webhook's events.
   const input = request.body as WebhookPatch & Pick<WebhookFields, 'name' | 'url'>;
-  return {
+  const secretGenerated = input.secret === undefined;
+  const fields: WebhookFields = {
     name: input.name,
     url: input.url,
     events: input.events ?? (rules.kind === 'survey' ? [...DEFAULT_SURVEY_EVENTS] : []),
-    secret: input.secret ?? null,
+    secret: secretGenerated ? generateSecret() : (input.secret ?? null),
     headers: input.headers ?? {},
     active: input.active ?? true,
     retryPolicy: input.retryPolicy ?? [...DEFAULT_RETRY_POLICY],
@@ -122,6 +133,7 @@ export function checkCreateBody(request: FastifyRequest, rules: InputRules): Web
     filter: input.filter ?? null,
     ordering: input.ordering ?? 'none',
   };
+  return { fields, secretGenerated };
 }
 
 /** A checked PATCH body: only the fields present. */

@@ -35,6 +35,7 @@ import {
   RotateAnswerSchema,
   RotateBodySchema,
   WebhookSchema,
+  CreatedWebhookSchema,
   createBodySchema,
   patchBodySchema,
   type WebhookKind,
@@ -123,19 +124,22 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
         tags,
         params: listParams,
         body: createBodySchema(spec.kind),
-        response: { 201: WebhookSchema, ...errorResponses, 409: ErrorResponse },
+        response: { 201: CreatedWebhookSchema, ...errorResponses, 409: ErrorResponse },
       },
     },
     async (request, reply) => {
-      const input = checkCreateBody(request, rules);
+      const { fields, secretGenerated } = checkCreateBody(request, rules);
       const row = await db.transaction().execute(async (trx) => {
         const scope = await spec.scopeOf(trx, request);
-        return createWebhook(trx, clock, scope, input, {
+        return createWebhook(trx, clock, scope, fields, {
           lockRows,
           maxPerOrganization: deps.config.maxWebhooksPerOrganization,
         });
       });
-      return reply.status(201).send(toWebhookDto(row, clock.now()));
+      const dto = toWebhookDto(row, clock.now());
+      // A generated secret is shown here once: the caller has no other way to learn it.
+      const answer = secretGenerated && row.secret !== null ? { ...dto, secret: row.secret } : dto;
+      return reply.status(201).send(answer);
     },
   );
 

@@ -73,6 +73,20 @@ export const WebhookSchema = Type.Object({
   updatedAt: Timestamp,
 });
 
+/** The 201 of a create: the webhook, and the secret Hookdesk generated for it, if it did. */
+export const CreatedWebhookSchema = Type.Composite([
+  WebhookSchema,
+  Type.Object({
+    secret: Type.Optional(
+      Type.String({
+        description:
+          'Only when generated (`secret` absent from the body): the new `whsec_` secret. ' +
+          'Shown in this answer only, never again.',
+      }),
+    ),
+  }),
+]);
+
 function eventType(kind: WebhookKind): TSchema {
   const types = kind === 'ticket' ? TICKET_WEBHOOK_EVENT_TYPES : SURVEY_EVENT_TYPES;
   return Type.Union(types.map((t) => Type.Literal(t)));
@@ -95,7 +109,9 @@ function fields(kind: WebhookKind) {
       nullable: true,
       ...SECRET_LENGTH,
       description:
-        `Signing secret, ${SECRET_RULES} Never returned. In a PATCH a new value or \`null\` ` +
+        `Signing secret, ${SECRET_RULES} Never returned. On create, when absent, Hookdesk generates a ` +
+        '`whsec_` secret (32 random bytes) and shows it once in the 201; `null`: deliveries are unsigned. ' +
+        'In a PATCH a new value or `null` ' +
         '(no secret) applies at once and ends the overlap of a previous secret; ' +
         '`POST …/secret/rotate` changes it with an overlap.',
     }),

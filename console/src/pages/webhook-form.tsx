@@ -4,12 +4,13 @@
  * are shown under each field, so the console and the API can never disagree.
  */
 import { useState } from 'preact/hooks';
-import { api, webhookPath, type Webhook } from '../api.js';
+import { api, webhookPath, type CreatedWebhook, type Webhook } from '../api.js';
 import { useFormSend } from '../forms.js';
 import { Link, navigate } from '../router.js';
 import { useDirectory, type Directory } from '../store.js';
 import {
   Alert,
+  CopyButton,
   Field,
   FormError,
   Loading,
@@ -34,6 +35,11 @@ interface Form {
   name: string;
   url: string;
   events: string[];
+  /**
+   * On create: let Hookdesk generate a secret (the API's default when `secret`
+   * is absent), type one, or sign nothing (`secret: null`).
+   */
+  secretMode: 'generate' | 'enter' | 'none';
   secret: string;
   removeSecret: boolean;
   headers: string;
@@ -56,6 +62,7 @@ function initial(hook: Webhook | null, dir: Directory): Form {
     name: hook?.name ?? '',
     url: hook?.url ?? '',
     events: hook?.events ?? [],
+    secretMode: 'generate',
     secret: '',
     removeSecret: false,
     // The API shows each value masked; a masked line sent back keeps the stored value.
@@ -97,6 +104,8 @@ function WebhookForm({
   onSaved: () => void;
 }) {
   const [form, setForm] = useState(() => initial(hook, dir));
+  // The secret Hookdesk generated on create: kept in this page's state only, shown once.
+  const [created, setCreated] = useState<{ name: string; secret: string } | null>(null);
   const { problems, setProblems, error, setError, busy, send } = useFormSend();
   const set = <K extends keyof Form>(key: K, value: Form[K]) =>
     setForm((f) => ({ ...f, [key]: value }));
@@ -126,8 +135,14 @@ function WebhookForm({
       filter: filter.filter,
       ordering: form.ordering,
     };
-    if (form.removeSecret) body.secret = null;
-    else if (form.secret !== '') body.secret = form.secret;
+    if (hook) {
+      if (form.removeSecret) body.secret = null;
+      else if (form.secret !== '') body.secret = form.secret;
+    } else if (form.secretMode === 'none') {
+      body.secret = null;
+    } else if (form.secretMode === 'enter') {
+      body.secret = form.secret; // empty too: the API's problem shows under the field
+    } // 'generate': no `secret`, and the API generates one
     if (hook) {
       // Only what changed: re-sending `active: true` would reset a failure count.
       const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -149,7 +164,12 @@ function WebhookForm({
       } else {
         const base =
           form.kind === 'ticket' ? '/api/webhooks' : `/api/surveys/${form.surveyId}/webhooks`;
-        await api('POST', base, body);
+        const answer = await api<CreatedWebhook>('POST', base, body);
+        if (answer.secret !== undefined) {
+          onSaved();
+          setCreated({ name: answer.name, secret: answer.secret });
+          return;
+        }
       }
       onSaved();
       setFlash(hook ? `${form.name} was saved.` : `${form.name} was created.`);
@@ -173,6 +193,26 @@ function WebhookForm({
   const eventProblems = problemsOf(problems, 'events');
   const orderingProblems = problemsOf(problems, 'ordering');
   const unit = orderUnit(form.kind === 'ticket' ? null : form.surveyId);
+  if (created) return <CreatedSecret {...created} />;
+  const secretField = (
+    <TextField
+      id="wh-secret"
+      label={hook?.hasSecret ? 'New signing secret' : 'Signing secret'}
+      help={
+        hook?.hasSecret
+          ? 'A secret is set (it is never shown). Leave empty to keep it. A new one here replaces it at once, so deliveries stop verifying with the old one; to switch without that, use Rotate secret in the list of webhooks.'
+          : hook
+            ? `16–500 characters; optional. Deliveries then carry ${signature?.name ?? 'a signature'}.`
+            : '16–500 characters; one starting with whsec_ must be a Standard Webhooks secret.'
+      }
+      problems={problemsOf(problems, 'secret')}
+      type="password"
+      autocomplete="new-password"
+      value={form.secret}
+      disabled={form.removeSecret}
+      onValue={(v) => set('secret', v)}
+    />
+  );
   return (
     <>
       <PageTitle title={hook ? `Edit ${hook.name}` : 'New webhook'} />
@@ -290,21 +330,55 @@ function WebhookForm({
           )}
         </fieldset>
 
-        <TextField
-          id="wh-secret"
-          label={hook?.hasSecret ? 'New signing secret' : 'Signing secret'}
-          help={
-            hook?.hasSecret
-              ? 'A secret is set (it is never shown). Leave empty to keep it. A new one here replaces it at once, so deliveries stop verifying with the old one; to switch without that, use Rotate secret in the list of webhooks.'
-              : `16–500 characters; optional. Deliveries then carry ${signature?.name ?? 'a signature'}.`
-          }
-          problems={problemsOf(problems, 'secret')}
-          type="password"
-          autocomplete="new-password"
-          value={form.secret}
-          disabled={form.removeSecret}
-          onValue={(v) => set('secret', v)}
-        />
+        {hook ? (
+          secretField
+        ) : (
+          <fieldset id="wh-signing">
+            <legend>Signing</legend>
+            <label class="inline">
+              <input
+                type="radio"
+                name="secret-mode"
+                checked={form.secretMode === 'generate'}
+                onChange={() => set('secretMode', 'generate')}
+              />{' '}
+              Generate a secret (recommended)
+            </label>
+            <label class="inline">
+              <input
+                type="radio"
+                name="secret-mode"
+                checked={form.secretMode === 'enter'}
+                onChange={() => set('secretMode', 'enter')}
+              />{' '}
+              Enter a secret
+            </label>
+            <label class="inline">
+              <input
+                type="radio"
+                name="secret-mode"
+                checked={form.secretMode === 'none'}
+                onChange={() => set('secretMode', 'none')}
+              />{' '}
+              No signature
+            </label>
+            <p class="help">
+              {form.secretMode === 'none'
+                ? 'Deliveries are unsigned: the receiver cannot tell them from forged requests.'
+                : `Deliveries carry ${signature?.name ?? 'a signature'}. ` +
+                  (form.secretMode === 'generate'
+                    ? 'Hookdesk generates a whsec_ secret (Standard Webhooks) and shows it once, after the webhook is created.'
+                    : '')}
+            </p>
+            {form.secretMode === 'enter' && secretField}
+            {form.secretMode !== 'enter' &&
+              problemsOf(problems, 'secret').map((p) => (
+                <p class="field-error" key={p.message}>
+                  {p.message}
+                </p>
+              ))}
+          </fieldset>
+        )}
         {hook?.hasSecret && (
           <label class="inline">
             <input
@@ -456,6 +530,28 @@ function WebhookForm({
           </Link>
         </div>
       </form>
+    </>
+  );
+}
+
+/** After a create without a secret: the generated one, shown this once (like a rotation's). */
+function CreatedSecret({ name, secret }: { name: string; secret: string }) {
+  return (
+    <>
+      <PageTitle title={`${name} was created`} />
+      <Alert kind="warning">
+        This is the only time the generated signing secret is shown: copy it to the receiver now.
+        Leaving this page forgets it; a new one can be had with Rotate secret.
+      </Alert>
+      <div class="secret-once">
+        <code data-testid="new-secret">{secret}</code>
+        <CopyButton text={secret} label={`signing secret of ${name}`} />
+      </div>
+      <div class="actions">
+        <Link href="/webhooks" class="button primary">
+          Done
+        </Link>
+      </div>
     </>
   );
 }

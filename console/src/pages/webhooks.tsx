@@ -219,10 +219,19 @@ function Row(props: {
   );
 }
 
-/** The rate limit, the filter, the ordering, and the previous secret while it still signs. */
+/**
+ * The rate limit, the filter, the ordering, "unsigned" without a secret, and
+ * the previous secret while it still signs.
+ */
 export function HookFacts({ hook }: { hook: Webhook }) {
   return (
     <>
+      {!hook.hasSecret && (
+        <div class="small" data-testid="unsigned">
+          <span class="badge">unsigned</span>{' '}
+          <span class="muted">no secret: deliveries carry no signature</span>
+        </div>
+      )}
       <div class="small muted" data-testid="rate-limit">
         Rate limit: {rateLimitText(hook)}
       </div>
