@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, runCli, startCli, stop, waitForOk } from './support/cli.js';
 import { forEachDialect } from './support/harness.js';
+import { adminUrl, uniqueDbName, withDatabase } from './support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hookdesk-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -207,5 +209,54 @@ forEachDialect('hookdesk key create', (h) => {
     });
     expect(role.code).toBe(1);
     expect(role.stderr.trim()).toBe('hookdesk: --role must be admin or agent, not "owner"');
+  });
+});
+
+describe('start-up failures are one plain line and exit code 1', () => {
+  const oneLine = (res: { code: number | null; stderr: string }) => {
+    expect(res.code, res.stderr).toBe(1);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines, res.stderr).toHaveLength(1);
+    expect(res.stderr).not.toContain('"level"');
+    return lines[0]!;
+  };
+
+  it('names PORT when the port is in use', async () => {
+    const url = `sqlite:${join(dir, 'port-in-use.db')}`;
+    // Migrated first, so serve prints no bootstrap lines of its own.
+    expect((await runCli(['migrate'], { DATABASE_URL: url })).code).toBe(0);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const res = await runCli(['serve'], {
+        DATABASE_URL: url,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+      });
+      const line = oneLine(res);
+      expect(line).toContain(`Port ${port} is in use`);
+      expect(line).toContain('PORT');
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('names DATABASE_URL, without the password, when PostgreSQL is unreachable', async () => {
+    const res = await runCli(['migrate'], {
+      DATABASE_URL: 'postgres://postgres:s3cret-pw@127.0.0.1:1/x',
+    });
+    const line = oneLine(res);
+    expect(line).toContain('Cannot reach the database at postgres://127.0.0.1:1/x (DATABASE_URL)');
+    expect(line).not.toContain('s3cret-pw');
+  });
+
+  const pgUrl = adminUrl();
+  it.skipIf(!pgUrl)('says how to create a missing database', async () => {
+    const name = uniqueDbName('hookdesk_missing_db');
+    const res = await runCli(['migrate'], { DATABASE_URL: withDatabase(pgUrl!, name) });
+    const line = oneLine(res);
+    expect(line).toContain(`Database "${name}" does not exist (DATABASE_URL)`);
+    expect(line).toContain(`createdb`);
   });
 });

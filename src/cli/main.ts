@@ -15,6 +15,7 @@ import { prepareDatabase, type Prepared } from './runtime.js';
 import { VERSION } from '../version.js';
 import { parsePort, parseSecret, parseStatus, runListen } from './listen.js';
 import { runServer } from './server.js';
+import { StartupError } from './startup-errors.js';
 
 function config(): Config {
   // A .env file in the working directory is read if present; real environment variables win.
@@ -189,11 +190,13 @@ Example:
   );
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  // A database file that cannot be opened or written (disk full, read-only): one line, exit once.
+  // A database file that cannot be opened or written (disk full, read-only), a port in use, an
+  // unreachable PostgreSQL: one line, exit once.
   if (
     error instanceof ConfigError ||
     error instanceof UsageError ||
-    error instanceof StorageError
+    error instanceof StorageError ||
+    error instanceof StartupError
   ) {
     process.stderr.write(`hookdesk: ${error.message}\n`);
   } else {

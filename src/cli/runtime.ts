@@ -8,6 +8,7 @@ import type { DatabaseHandle, OpenOptions } from '../db/dialect.js';
 import { migrate, type MigrateResult } from '../db/migrate.js';
 import { openDatabase } from '../db/open.js';
 import { bootstrapDefaultOrganization, type BootstrapResult } from '../orgs/organizations.js';
+import { databaseStartupError } from './startup-errors.js';
 
 export interface Prepared {
   database: DatabaseHandle;
@@ -29,6 +30,7 @@ export async function prepareDatabase(
     return { database, migrations, bootstrap };
   } catch (error) {
     await database.close();
-    throw error;
+    // The first query is the first connection: an unreachable server or a bad login shows here.
+    throw databaseStartupError(error, config.databaseUrl);
   }
 }

@@ -17,6 +17,7 @@ import { createDeliveryContext, type DeliveryContext } from '../delivery/context
 import { createLogger } from '../logger.js';
 import { Metrics } from '../metrics.js';
 import { prepareDatabase, type Prepared } from './runtime.js';
+import { listenStartupError } from './startup-errors.js';
 import {
   splitSlots,
   startBackground,
@@ -79,7 +80,12 @@ export async function runServer(
     const { buildApp } = await import('./app.js');
     delivery = createDeliveryContext(config);
     app = await buildApp({ config, database, clock, logger, delivery, metrics });
-    await app.listen({ port: config.port, host: config.host });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (error) {
+      // main.ts prints the one line and exits 1; nothing else has started yet.
+      throw listenStartupError(error, config.host, config.port);
+    }
   }
 
   if (stopping) return;
