@@ -85,6 +85,25 @@ forEachDialect(
     };
     const recover = (org: Org, base: string, body: object, key = org.apiKey) =>
       h.request({ method: 'POST', url: `${base}/recover`, key, payload: body });
+    /**
+     * A ticket webhook disabled while `count` tickets are created, enabled
+     * again a minute later, and a recovery of that range asked for.
+     */
+    const recoverMissed = async (path: string, count: number) => {
+      const org = await h.createOrg();
+      const hook = await createWebhook(h, org, {
+        url: receiver.url(path),
+        events: ['ticket.created'],
+        active: false,
+      });
+      const base = `/api/webhooks/${hook.id}`;
+      const since = h.clock.now();
+      await tickets(org, count);
+      h.clock.advance(MINUTE);
+      await setActive(org, base, true);
+      const res = await recover(org, base, { since: iso(since) });
+      return { org, hook, base, res };
+    };
     const readRecovery = async (org: Org, base: string, id: string) => {
       const res = await h.request({
         method: 'GET',
@@ -397,18 +416,7 @@ forEachDialect(
     });
 
     it('stops as failed with an error when the webhook is disabled during the recovery', async () => {
-      const org = await h.createOrg();
-      const hook = await createWebhook(h, org, {
-        url: receiver.url('/stopped'),
-        events: ['ticket.created'],
-        active: false,
-      });
-      const base = `/api/webhooks/${hook.id}`;
-      const since = h.clock.now();
-      await tickets(org, 30);
-      h.clock.advance(MINUTE);
-      await setActive(org, base, true);
-      const res = await recover(org, base, { since: iso(since) });
+      const { org, hook, base, res } = await recoverMissed('/stopped', 30);
       expect(res.statusCode, res.body).toBe(202);
       const runner = jobRunner({ batchSize: 10, runBudgetMs: 0 });
       await runner.runOnce();
@@ -432,18 +440,7 @@ forEachDialect(
     });
 
     it('ends quietly when the webhook is deleted during the recovery: the recovery goes with it', async () => {
-      const org = await h.createOrg();
-      const hook = await createWebhook(h, org, {
-        url: receiver.url('/deleted'),
-        events: ['ticket.created'],
-        active: false,
-      });
-      const base = `/api/webhooks/${hook.id}`;
-      const since = h.clock.now();
-      await tickets(org, 30);
-      await setActive(org, base, true);
-      h.clock.advance(MINUTE);
-      const res = await recover(org, base, { since: iso(since) });
+      const { org, base, res } = await recoverMissed('/deleted', 30);
       const runner = jobRunner({ batchSize: 10, runBudgetMs: 0 });
       await runner.runOnce();
       const del = await h.request({ method: 'DELETE', url: base, key: org.apiKey });
@@ -465,18 +462,7 @@ forEachDialect(
     });
 
     it('a job runner that stops mid-recovery hands the rest to a new job, which finishes it', async () => {
-      const org = await h.createOrg();
-      const hook = await createWebhook(h, org, {
-        url: receiver.url('/handed-over'),
-        events: ['ticket.created'],
-        active: false,
-      });
-      const base = `/api/webhooks/${hook.id}`;
-      const since = h.clock.now();
-      await tickets(org, 300);
-      await setActive(org, base, true);
-      h.clock.advance(MINUTE);
-      const res = await recover(org, base, { since: iso(since) });
+      const { org, hook, base, res } = await recoverMissed('/handed-over', 300);
       const id = res.json().id as string;
       const queued = async () =>
         (
@@ -521,18 +507,7 @@ forEachDialect(
     });
 
     it('two runs of one recovery at once queue each event once', async () => {
-      const org = await h.createOrg();
-      const hook = await createWebhook(h, org, {
-        url: receiver.url('/twice'),
-        events: ['ticket.created'],
-        active: false,
-      });
-      const base = `/api/webhooks/${hook.id}`;
-      const since = h.clock.now();
-      await tickets(org, 600);
-      await setActive(org, base, true);
-      h.clock.advance(MINUTE);
-      const res = await recover(org, base, { since: iso(since) });
+      const { org, hook, base, res } = await recoverMissed('/twice', 600);
       expect(res.statusCode, res.body).toBe(202);
       const id = res.json().id as string;
       // A second job of the same recovery, as a run whose lease ran out would leave.
