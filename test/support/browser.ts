@@ -106,7 +106,11 @@ export async function serveConsole(
 export interface BrowserErrors {
   /** Uncaught script errors. */
   page: string[];
-  /** The browser's own error lines, such as each 4xx answer a test provoked. */
+  /**
+   * The browser's own error lines, such as each 4xx answer a test provoked,
+   * each followed by ` <url>` of the resource when the browser names one (so a
+   * suite can allow a refusal of one path only).
+   */
   console: string[];
 }
 
@@ -115,7 +119,9 @@ export async function firstPage(context: BrowserContext, errors: BrowserErrors):
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15_000);
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.console.push(m.text());
+    if (m.type() !== 'error') return;
+    const url = m.location().url;
+    errors.console.push(url ? `${m.text()} ${url}` : m.text());
   });
   page.on('pageerror', (e) => errors.page.push(e.message));
   return page;
