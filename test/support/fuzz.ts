@@ -116,6 +116,12 @@ export function watchProcess(): {
 
 export type Res = Awaited<ReturnType<Harness['request']>>;
 
+/**
+ * The methods the harness's inject is typed with. The fuzzer's methods are
+ * plain strings (it sends ones no route declares), so they are cast to it.
+ */
+type InjectMethod = NonNullable<Parameters<Harness['request']>[0]['method']>;
+
 export interface Outgoing {
   method: string;
   url: string;
@@ -310,7 +316,7 @@ export class DbWatch {
     let res: Res;
     try {
       res = await this.h.request({
-        method: req.method,
+        method: req.method as InjectMethod,
         url: req.url,
         headers: req.headers,
         ...(req.payload !== undefined ? { payload: req.payload } : {}),
@@ -511,7 +517,7 @@ export class World {
     const api = async (method: string, url: string, payload?: unknown) =>
       expectCreated(
         await h.request({
-          method: method,
+          method: method as InjectMethod,
           url,
           key: t.adminKey,
           ...(payload !== undefined ? { payload: payload as object } : {}),
