@@ -7,7 +7,7 @@
 import { isIP } from 'node:net';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
-import { addressRefusal } from './destination.js';
+import { hostRefusal, plainHttpHint } from './destination.js';
 import { BlockedDestinationError } from './error.js';
 import { guardedLookupForPort, systemResolver, type Resolver } from './lookup.js';
 import type { EgressPolicy } from './policy.js';
@@ -70,21 +70,19 @@ function refuseBeforeConnect(
   port: number,
 ): BlockedDestinationError | undefined {
   if (protocol !== 'https:' && !(protocol === 'http:' && policy.allowHttp)) {
+    // Only plain http has a setting; no other scheme can ever be enabled.
+    const hint = protocol === 'http:' ? plainHttpHint(policy, hostname, port) : '';
     return new BlockedDestinationError(
-      `Refusing ${protocol} delivery to ${hostname}: only https is enabled.`,
-      {
-        host: hostname,
-      },
+      `Refusing ${protocol} delivery to ${hostname}: only https is enabled.${hint}`,
+      { host: hostname },
     );
   }
   if (isIP(hostname) === 0) return undefined;
-  const why = addressRefusal(policy, hostname, port);
+  // The same sentence, allow-list hint included, as at create time.
+  const why = hostRefusal(policy, hostname, port);
   return why === undefined
     ? undefined
-    : new BlockedDestinationError(`The address ${hostname} is ${why}.`, {
-        host: hostname,
-        address: hostname,
-      });
+    : new BlockedDestinationError(why, { host: hostname, address: hostname });
 }
 
 /**

@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { blockedAddressReason } from './addresses.js';
 import { isAddressAllowed, isHostAllowed } from './allow-list.js';
+import { allowEntryFor, allowHttpHint, allowListHint } from './hints.js';
 import { localNameReason, normalizeHostName } from './names.js';
 import type { EgressPolicy } from './policy.js';
 
@@ -20,10 +21,33 @@ export function addressRefusal(
 
 /**
  * Why a host (a name, or an IP literal with or without [brackets]) may not be
- * reached on `port`, as a sentence, or undefined when it passes the static
- * rules. Names passing here must still have their resolved addresses checked.
+ * reached on `port`, as a sentence that ends with the allow-list entry
+ * exempting it when one can, or undefined when it passes the static rules.
+ * Names passing here must still have their resolved addresses checked.
  */
 export function hostRefusal(
+  policy: EgressPolicy,
+  host: string,
+  port: number | undefined,
+): string | undefined {
+  const why = hostReason(policy, host, port);
+  return why === undefined ? undefined : `${why}${allowListHint(host, port)}`;
+}
+
+/**
+ * The closing sentence for refused plain http to `host` on `port`: the http
+ * setting, and the allow-list entry too when the host is refused as well, so
+ * following it really lets the URL through. '' when no entry could exempt
+ * the host. A name that passes here may still resolve to a refused address,
+ * which only delivery time can tell.
+ */
+export function plainHttpHint(policy: EgressPolicy, host: string, port: number): string {
+  if (hostReason(policy, host, port) === undefined) return allowHttpHint();
+  const entry = allowEntryFor(host, port);
+  return entry === undefined ? '' : allowHttpHint(entry);
+}
+
+function hostReason(
   policy: EgressPolicy,
   host: string,
   port: number | undefined,

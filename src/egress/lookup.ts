@@ -10,6 +10,7 @@ import { toError } from '../errors.js';
 import { addressRefusal, hostRefusal } from './destination.js';
 import { BlockedDestinationError } from './error.js';
 import { isHostAllowed } from './allow-list.js';
+import { allowListHint } from './hints.js';
 import { normalizeHostName } from './names.js';
 import type { EgressPolicy } from './policy.js';
 
@@ -78,8 +79,10 @@ async function resolveChecked(
     if (why !== undefined) {
       // The message reaches the tenant (the attempt's error): it must not say
       // what an internal name resolves to, nor which kind of range it is in.
+      // So the hint names the host, and a host entry is also what exempts
+      // every answer of the name (`exempt` above), whatever it resolves to.
       throw new BlockedDestinationError(
-        `The host ${hostname} resolves to a private or internal address; webhooks can only be sent to public addresses.`,
+        `The host ${hostname} resolves to a private or internal address; webhooks can only be sent to public addresses.${allowListHint(hostname, port)}`,
         { host: hostname, address },
       );
     }

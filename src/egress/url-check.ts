@@ -1,10 +1,11 @@
 /**
  * Static checks at webhook create/update time (docs/security.md, "Receivers").
  * Every reason is a short sentence, because the API returns it to the user in
- * a 400.
+ * a 400; a refusal the operator can lift ends with the setting that lifts it
+ * (hints.ts).
  */
 import type { DetailCode } from '../errors.js';
-import { effectivePort, hostRefusal } from './destination.js';
+import { effectivePort, hostRefusal, plainHttpHint } from './destination.js';
 import type { EgressPolicy } from './policy.js';
 
 /** `code` tells the refusals apart for clients; `reason` is the sentence shown to the user. */
@@ -25,12 +26,15 @@ export function checkWebhookUrl(raw: string, policy: EgressPolicy): WebhookUrlCh
   }
   // Not exemptable by the allow list: the allow list names destinations, not schemes.
   if (url.protocol === 'http:' && !policy.allowHttp) {
+    // No hint for a URL with credentials: no setting lets those through.
+    const hint = hasCredentials(url) ? '' : plainHttpHint(policy, url.hostname, effectivePort(url));
     return {
       ok: false,
-      reason: 'Webhook URLs must use https; plain http is not enabled.',
+      reason: `Webhook URLs must use https; plain http is not enabled.${hint}`,
       code: 'https_required',
     };
   }
+  // No setting enables another scheme or credentials, so these two reasons name none.
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     return {
       ok: false,
@@ -38,7 +42,7 @@ export function checkWebhookUrl(raw: string, policy: EgressPolicy): WebhookUrlCh
       code: 'https_required',
     };
   }
-  if (url.username !== '' || url.password !== '') {
+  if (hasCredentials(url)) {
     return {
       ok: false,
       reason: 'Webhook URLs must not contain a username or password; use custom headers instead.',
@@ -49,4 +53,8 @@ export function checkWebhookUrl(raw: string, policy: EgressPolicy): WebhookUrlCh
   return reason === undefined
     ? { ok: true, url }
     : { ok: false, reason, code: 'blocked_destination' };
+}
+
+function hasCredentials(url: URL): boolean {
+  return url.username !== '' || url.password !== '';
 }
