@@ -836,7 +836,7 @@ forEachDialect('bad input: webhook headers and URLs', (h) => {
     expect(res.statusCode, full).toBe(400);
     const error = errorOf(res);
     expect(error.code, full).toBe('validation_failed');
-    // A field may carry several problems (`must be integer`, `must be >= 1`): it alone is named.
+    // A field may carry several problems (`must be an integer`, `must be at least 1`): it alone is named.
     expect([...new Set(error.fields)], full).toEqual([field]);
     expect(await rowOf((before as { id: string }).id), full).toEqual(before);
   };

@@ -147,7 +147,7 @@ forEachDialect('console: filters, ordering and recovery', (h) => {
       // Not JSON: named on the field by the console, nothing sent.
       await filter.fill('{"data.ticket.priority": ');
       await create.click();
-      await filterError.getByText(/^is not valid JSON: /).waitFor();
+      await filterError.getByText(/^Payload filter \(JSON\) is not valid JSON \(.+\)\.$/).waitFor();
       expect(await filter.getAttribute('aria-invalid')).toBe('true');
       expect(await hookNamed('Filtered')).toBeUndefined();
 
@@ -155,7 +155,7 @@ forEachDialect('console: filters, ordering and recovery', (h) => {
       await filter.fill('{"data.ticket.priority": {"$regex": "^hi"}}');
       await create.click();
       await filterError
-        .getByText('filter.data.ticket.priority.$regex: is not a known operator')
+        .getByText('Payload filter (JSON): data.ticket.priority.$regex is not a known operator')
         .waitFor();
       await page.getByText('The webhook was not saved. Fix the fields marked below.').waitFor();
       expect(await filter.getAttribute('aria-invalid')).toBe('true');
@@ -243,13 +243,16 @@ forEachDialect('console: filters, ordering and recovery', (h) => {
       await recover.click();
       await panel
         .locator('#recover-since-error')
-        .getByText('must not be older than the event retention (30 days')
+        .getByText('Since must not be older than the event retention (30 days')
         .waitFor();
       expect(await since.getAttribute('aria-invalid')).toBe('true');
       await since.fill(localInput(Date.now() - 2 * 3_600_000));
       await untilField.fill(localInput(Date.now() - 3 * 3_600_000));
       await recover.click();
-      await panel.locator('#recover-since-error').getByText('must be before until').waitFor();
+      await panel
+        .locator('#recover-since-error')
+        .getByText('Since must be before until.')
+        .waitFor();
       await panel.getByText('Nothing was recovered. Fix the fields marked below.').waitFor();
 
       const from = localInput(Date.now() - DAY_MS);

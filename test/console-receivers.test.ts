@@ -129,7 +129,7 @@ forEachDialect('console: secrets, rate limits and receiver answers', (h) => {
       // The API's own refusal, under its field; nothing rotated.
       await panel.getByLabel('Overlap (hours)').fill('169');
       await panel.getByRole('button', { name: 'Rotate secret' }).click();
-      await panel.getByText('must be <= 168').waitFor();
+      await panel.getByText('Overlap (hours) must be at most 168.').waitFor();
       expect(await panel.getByLabel('Overlap (hours)').getAttribute('aria-invalid')).toBe('true');
       expect((await hook(created.id)).previousSecretExpiresAt).toBeNull();
 
@@ -270,7 +270,10 @@ forEachDialect('console: secrets, rate limits and receiver answers', (h) => {
       await edit();
       await field().fill('0');
       await page.getByRole('button', { name: 'Save changes' }).click();
-      await page.locator('#wh-rate-error').getByText('must be >= 1').waitFor();
+      await page
+        .locator('#wh-rate-error')
+        .getByText('Rate limit (attempts per second) must be at least 1.')
+        .waitFor();
       expect(await field().getAttribute('aria-invalid')).toBe('true');
       expect((await hook(id)).rateLimitPerSecond).toBeNull();
       await shot('rate-limit-refused');

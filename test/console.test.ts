@@ -320,7 +320,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)('admin console in Chromium', { timeout: 60_0
     await page.getByRole('heading', { name: 'Edit Receiver' }).waitFor();
     await page.getByLabel('Custom headers').fill('Content-Type: text/plain\nX-Team: support');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByText('headers.Content-Type: is set by Hookdesk').waitFor();
+    await page.getByText('Custom headers: Content-Type is set by Hookdesk').waitFor();
     await shot('webhook-edit');
     await page.getByLabel('Custom headers').fill('X-Team: support');
     await page.getByRole('button', { name: 'Save changes' }).click();
@@ -373,7 +373,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)('admin console in Chromium', { timeout: 60_0
     expect(await urgent.getByLabel('First response (minutes)').inputValue()).toBe('60');
     await urgent.getByLabel('First response (minutes)').fill('0');
     await page.getByRole('button', { name: 'Save policy' }).click();
-    await urgent.getByText('must be >= 1').waitFor();
+    await urgent.getByText('First response (minutes) must be at least 1.').waitFor();
     await urgent.getByLabel('First response (minutes)').fill('30');
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByText('Saved.').waitFor();
@@ -399,7 +399,7 @@ describe.skipIf(!RUN_BROWSER_TESTS)('admin console in Chromium', { timeout: 60_0
     await page.getByLabel('Phone number', { exact: true }).fill('+1 415 555 0100');
     await page.getByRole('button', { name: 'Create channel' }).click();
     // The API's own message under its field; nothing was created.
-    await page.getByText('must be AC followed by 32 hex digits').waitFor();
+    await page.getByText('Account SID must be AC followed by 32 hex digits.').waitFor();
     expect(await page.getByLabel('Account SID').getAttribute('aria-invalid')).toBe('true');
     expect((await api('GET', '/api/channels')).data).toEqual([]);
     await shot('channel-form-invalid');

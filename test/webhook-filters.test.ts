@@ -307,8 +307,8 @@ forEachDialect(
           problems: [['filter.data.ticket', /not an operator.*dotted path/]],
         },
         { filter: { 'data..ticket': 1 }, problems: [['filter.data..ticket', /dotted path/]] },
-        { filter: 'priority = high', problems: [['filter', /must be object/]] },
-        { filter: ['a'], problems: [['filter', /must be object/]] },
+        { filter: 'priority = high', problems: [['filter', /must be an object/]] },
+        { filter: ['a'], problems: [['filter', /must be an object/]] },
         // Every problem at once.
         {
           filter: { a: { $in: 1, $gt: false }, $nor: [] },

@@ -1,8 +1,8 @@
 /**
  * Shared pieces: page titles, loading state, form fields with the API's
- * problems, dialogs, copy buttons.
+ * problems, dialogs, copy buttons, URLs that wrap at their separators.
  */
-import type { ComponentChildren } from 'preact';
+import { Fragment, type ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText, type FieldProblem } from './api.js';
 
@@ -107,15 +107,70 @@ export function FormError({ message, problems }: { message: string; problems: Fi
   );
 }
 
-/** Problems of one form field, by the field's root name (`events[2]` belongs to `events`). */
+/**
+ * The problems of one form field, by the field's root name (`events[2]`
+ * belongs to `events`), each with `field` made relative to it: `''` for the
+ * field itself, `[2]` or `X-Custom` for a part of it. `Field` and
+ * `FieldErrors` take problems in this form.
+ */
 export function problemsOf(problems: FieldProblem[], name: string): FieldProblem[] {
-  return problems.filter((p) => p.field === name || p.field.split(/[.[]/)[0] === name);
+  return problems
+    .filter((p) => p.field === name || p.field.split(/[.[]/)[0] === name)
+    .map((p) => ({ ...p, field: p.field.slice(name.length).replace(/^\./, '') }));
+}
+
+/**
+ * A problem as the sentence shown under its field, starting with the field's
+ * visible label: the API's messages are clauses that read after a field's
+ * name ("must not be empty", docs/errors.md), so "Name must not be empty.".
+ * A part of the field is named after a colon ("Custom headers: X-Custom is
+ * set by Hookdesk…", "Retry delays (seconds): item 1 must be at least 1.");
+ * a message that is a sentence of its own (it starts with a capital, like a
+ * refused URL's) follows the label and a colon.
+ */
+export function problemSentence(label: string, problem: FieldProblem): string {
+  const name = label.charAt(0).toUpperCase() + label.slice(1);
+  const part = problem.field
+    .replace(/^\[(\d+)\]\.?/, (_, i: string) => `item ${Number(i) + 1} `)
+    .trim();
+  const message = problem.message.trim();
+  const text = /^[A-Z]/.test(message)
+    ? `${name}: ${part ? `${part}: ` : ''}${message}`
+    : part
+      ? `${name}: ${part} ${message}`
+      : `${name} ${message}`;
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
+}
+
+/** The problems of a field (from `problemsOf`) as sentences, under the field. */
+export function FieldErrors({
+  id,
+  label,
+  problems,
+  children,
+}: {
+  id?: string;
+  label: string;
+  problems: FieldProblem[];
+  /** Extra words under the problems (e.g. what an SSRF refusal means). */
+  children?: ComponentChildren;
+}) {
+  if (problems.length === 0) return null;
+  return (
+    <div class="field-error" id={id}>
+      {problems.map((p) => (
+        <p key={p.field + p.message}>{problemSentence(label, p)}</p>
+      ))}
+      {children}
+    </div>
+  );
 }
 
 interface FieldProps {
   id: string;
   label: string;
   help?: ComponentChildren;
+  /** This field's problems, from `problemsOf` (`field` relative to this one). */
   problems?: FieldProblem[];
   /** Extra words under the problems (e.g. what an SSRF rejection means). */
   explain?: ComponentChildren;
@@ -147,17 +202,9 @@ export function Field(
           {props.help}
         </p>
       )}
-      {problems.length > 0 && (
-        <div class="field-error" id={errorId}>
-          {problems.map((p) => (
-            <p key={p.field + p.message}>
-              {p.field.includes('.') || p.field.includes('[') ? `${p.field}: ` : ''}
-              {p.message}
-            </p>
-          ))}
-          {props.explain}
-        </div>
-      )}
+      <FieldErrors id={errorId} label={props.label} problems={problems}>
+        {props.explain}
+      </FieldErrors>
     </div>
   );
 }
@@ -241,6 +288,40 @@ export function StatusBadge({ status }: { status: string }) {
     <span class={`badge badge-${status}`}>{status.charAt(0).toUpperCase() + status.slice(1)}</span>
   );
 }
+
+/**
+ * A URL in monospace that wraps after its separators (`/`, `?`, `&`, `=`,
+ * `@`, `#`, `:`), never inside a host name, path segment or token: a reader
+ * copying a callback URL by eye must not take a line end for part of it, nor
+ * a hyphen at a line's end for a break. Each piece between separators is
+ * kept on one line; only a piece too long for a phone's line
+ * (`URL_PIECE_WHOLE` characters, such as a pasted token) may be cut inside.
+ */
+export function UrlText({
+  url,
+  class: className = 'url',
+  'data-testid': testId,
+}: {
+  url: string;
+  class?: string;
+  'data-testid'?: string;
+}) {
+  // After a separator, but not inside `://` or `//`.
+  const pieces = url.split(/(?<=[/?&=@#:])(?![/])/);
+  return (
+    <code class={className} data-testid={testId}>
+      {pieces.map((piece, i) => (
+        <Fragment key={i}>
+          {i > 0 && <wbr />}
+          {piece.length <= URL_PIECE_WHOLE ? <span class="url-piece">{piece}</span> : piece}
+        </Fragment>
+      ))}
+    </code>
+  );
+}
+
+/** The longest piece of a URL kept whole: about a 390-pixel-wide phone's line. */
+const URL_PIECE_WHOLE = 36;
 
 /** A code block with a label, scrollable, selectable. */
 export function Code({ children, label }: { children: string; label: string }) {

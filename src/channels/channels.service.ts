@@ -51,7 +51,7 @@ function mergeCredentials(
   const secrets: Secrets = { ...current?.secrets };
   const known = new Set(spec.fields.map((f) => f.name));
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) problems.add(`credentials.${key}`, 'is not an allowed property');
+    if (!known.has(key)) problems.add(`credentials.${key}`, 'is not a known field');
   }
   for (const field of spec.fields) {
     const target = field.secret ? secrets : config;

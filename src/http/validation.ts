@@ -40,12 +40,15 @@ const PART: Record<string, FieldProblem['in']> = {
 };
 
 /**
- * Ajv errors → `FieldProblem`s with dotted field paths (`questions[0].type`).
+ * Ajv errors → `FieldProblem`s with dotted field paths (`questions[0].type`)
+ * and messages in words that read after the field's name ("name must not be
+ * empty"), as the console puts them under its fields (see `plainMessage`).
  * A union (`anyOf`) reports one error per branch plus its own; those collapse
  * into one problem per field: "must be one of: …" for unions of constants,
- * else the branch errors without the generic anyOf line. `data` is the
- * validated value, so an object key made of digits (a header named `3`, a
- * question id `1`) reads `headers.3`, not the array index `headers[3]`.
+ * "must be an integer or null" for unions of types, else the most telling
+ * branch error without the generic anyOf line. `data` is the validated value,
+ * so an object key made of digits (a header named `3`, a question id `1`)
+ * reads `headers.3`, not the array index `headers[3]`.
  */
 export function toFieldProblems(
   errors: readonly ErrorObject[],
@@ -79,8 +82,14 @@ export function toFieldProblems(
         continue;
       }
       if (e.keyword === 'anyOf' && siblings.length > 0) continue;
-      // One problem per union field: the most telling branch error ("must be >= 1"
-      // rather than the other branch's "must be null").
+      if (siblings.length > 1 && siblings.every((x) => x.keyword === 'type')) {
+        handled.add(e.instancePath);
+        const types = siblings.flatMap((x) => typeNames(x.params));
+        problems.push({ field: field || '(root)', message: mustBeType(types), in: where });
+        continue;
+      }
+      // One problem per union field: the most telling branch error ("must be at
+      // least 1" rather than the other branch's "must be null").
       const telling = siblings.find((x) => x.keyword !== 'type') ?? siblings[0];
       if (telling && e !== telling) continue;
       handled.add(e.instancePath);
@@ -91,16 +100,118 @@ export function toFieldProblems(
       e.keyword === 'additionalProperties' &&
       typeof params.additionalProperty === 'string'
     ) {
-      problems.push({
-        field: join(field, params.additionalProperty),
-        message: 'is not an allowed property',
-        in: where,
-      });
-      continue;
+      field = join(field, params.additionalProperty);
+    } else if (
+      e.keyword === 'propertyNames' &&
+      errors.some((x) => x.instancePath === e.instancePath && x.propertyName !== undefined)
+    ) {
+      continue; // "property name must be valid": the key's own error below says how
     }
-    problems.push({ field: field || '(root)', message: e.message ?? 'is invalid', in: where });
+    problems.push({ field: field || '(root)', message: plainMessage(e), in: where });
   }
   return problems;
+}
+
+/**
+ * One Ajv error as a lower-case clause that reads after the field's name:
+ * "is required", "must not be empty", "must be at most 200 characters long",
+ * "must be a valid URL". Ajv's own wording ("must NOT have fewer than 1
+ * characters", "must have required property 'name'") is schema text, and the
+ * console shows these messages to people as "Name must not be empty.".
+ * Keywords not listed keep Ajv's message.
+ */
+export function plainMessage(e: ErrorObject): string {
+  const params = e.params as Record<string, unknown>;
+  const limit = Number(params.limit);
+  const clause = ((): string | undefined => {
+    switch (e.keyword) {
+      case 'required':
+        return 'is required';
+      case 'additionalProperties':
+        return 'is not a known field';
+      case 'minLength':
+        return limit === 1
+          ? 'must not be empty'
+          : `must be at least ${count(limit, 'character')} long`;
+      case 'maxLength':
+        return `must be at most ${count(limit, 'character')} long`;
+      case 'minimum':
+        return `must be at least ${String(params.limit)}`;
+      case 'maximum':
+        return `must be at most ${String(params.limit)}`;
+      case 'exclusiveMinimum':
+        return `must be greater than ${String(params.limit)}`;
+      case 'exclusiveMaximum':
+        return `must be less than ${String(params.limit)}`;
+      case 'multipleOf':
+        return `must be a multiple of ${String(params.multipleOf)}`;
+      case 'type':
+        return mustBeType(typeNames(params));
+      case 'format':
+        return `must be a valid ${FORMATS[String(params.format)] ?? String(params.format)}`;
+      case 'pattern':
+        return 'has the wrong format';
+      case 'minItems':
+        return `must have at least ${count(limit, 'item')}`;
+      case 'maxItems':
+        return `must have at most ${count(limit, 'item')}`;
+      case 'uniqueItems':
+        return 'must not contain duplicates';
+      case 'minProperties':
+        return `must have at least ${count(limit, 'entry', 'entries')}`;
+      case 'maxProperties':
+        return `must have at most ${count(limit, 'entry', 'entries')}`;
+      case 'enum':
+        return `must be one of: ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
+      case 'const':
+        return `must be one of: ${String(params.allowedValue)}`;
+      default:
+        return undefined;
+    }
+  })();
+  const message = clause ?? e.message ?? 'is invalid';
+  // An error about an object's key (propertyNames): the field is the object.
+  return e.propertyName === undefined
+    ? message
+    : `has a key ${quote(e.propertyName)} that ${message}`;
+}
+
+/** How `format` errors name what was expected. */
+const FORMATS: Record<string, string> = {
+  uri: 'URL',
+  'uri-reference': 'URL',
+  url: 'URL',
+  email: 'email address',
+  'date-time': 'date-time (ISO 8601)',
+  date: 'date (YYYY-MM-DD)',
+  time: 'time (HH:MM:SS)',
+  uuid: 'UUID',
+  ipv4: 'IPv4 address',
+  ipv6: 'IPv6 address',
+  hostname: 'host name',
+};
+
+function typeNames(params: Record<string, unknown>): string[] {
+  const type = params.type;
+  return Array.isArray(type) ? type.map(String) : String(type).split(',');
+}
+
+/** "must be a string", "must be an integer or null". */
+function mustBeType(types: readonly string[]): string {
+  const named = types.map((t) =>
+    t === 'null' ? 'null' : /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`,
+  );
+  const last = named.pop() ?? 'valid';
+  return `must be ${named.length > 0 ? `${named.join(', ')} or ${last}` : last}`;
+}
+
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** A key as the message quotes it: JSON-quoted, long ones cut (a key may be any length). */
+function quote(key: string): string {
+  return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
 }
 
 function pointerToPath(pointer: string, data?: unknown): string {

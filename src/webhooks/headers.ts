@@ -52,7 +52,7 @@ export function checkHeaders(
     const field = `headers.${name}`;
     const lower = name.toLowerCase();
     if (name.length > MAX_NAME) {
-      problems.add(field, `name must NOT have more than ${MAX_NAME} characters`);
+      problems.add(field, `name must be at most ${MAX_NAME} characters long`);
     } else if (!TOKEN.test(name)) {
       problems.add(field, 'is not a valid header name');
     } else if (RESERVED_HEADERS.has(lower)) {
@@ -60,7 +60,7 @@ export function checkHeaders(
     } else if (seen.has(lower)) {
       problems.add(field, 'is a duplicate (header names are case-insensitive)');
     } else if (typeof value !== 'string') {
-      problems.add(field, 'must be string');
+      problems.add(field, 'must be a string');
     } else if (CONTROL.test(value)) {
       problems.add(field, 'must not contain control characters (CR, LF, NUL, …)');
     } else if (BEYOND_LATIN1.test(value)) {

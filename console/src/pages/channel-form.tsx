@@ -117,7 +117,7 @@ function ChannelForm({ channel, meta }: { channel: Channel | null; meta: Meta })
   };
 
   const credentialProblems = (name: string) =>
-    problems.filter((p) => p.field === `credentials.${name}`).map((p) => ({ ...p, field: name }));
+    problems.filter((p) => p.field === `credentials.${name}`).map((p) => ({ ...p, field: '' }));
   const known = new Set(['type', 'name', ...kind.fields.map((f) => `credentials.${f.name}`)]);
   const other = problems.filter((p) => !known.has(p.field));
 

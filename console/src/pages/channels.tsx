@@ -16,6 +16,7 @@ import {
   Loading,
   PageTitle,
   takeFlash,
+  UrlText,
   useAsync,
 } from '../ui.js';
 
@@ -232,9 +233,7 @@ export function CallbackUrls({ channel, kind }: { channel: Channel; kind: Channe
               <span class="callback-key">{key}</span>
               <CopyButton text={url} label={`${key} URL of ${channel.name}`} />
             </div>
-            <code class="url" data-testid={`callback-${key}`}>
-              {url}
-            </code>
+            <UrlText class="url" url={url} data-testid={`callback-${key}`} />
             {where && <div class="help">{where}</div>}
             {missing && <div class="help withheld">{missing}</div>}
           </li>

@@ -14,7 +14,7 @@ import { dateTime, fromLocalInput, relative, toLocalInput } from '../format.js';
 import type { Meta } from '../meta.js';
 import { Link, navigate } from '../router.js';
 import { surveyName, useDirectory } from '../store.js';
-import { Alert, Loading, PageTitle, StatusBadge, useAsync, useInterval } from '../ui.js';
+import { Alert, Loading, PageTitle, StatusBadge, UrlText, useAsync, useInterval } from '../ui.js';
 import { disabledWhy, rateLimitText } from './webhooks.js';
 
 const FILTERS = ['status', 'eventType', 'since', 'until'] as const;
@@ -105,7 +105,7 @@ function Log({ hook, meta, query }: { hook: Webhook; meta: Meta; query: URLSearc
   return (
     <>
       <p class="muted">
-        <span class="url">{hook.url}</span> ·{' '}
+        <UrlText url={hook.url} /> ·{' '}
         {hook.active ? 'active' : `disabled: ${disabledWhy(hook, meta)}`} · rate limit:{' '}
         {rateLimitText(hook)} · <Link href={`/webhooks/${hook.id}/edit`}>edit</Link>
       </p>

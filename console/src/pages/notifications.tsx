@@ -1,12 +1,21 @@
-/** Admin notifications (a webhook disabled after failing…), newest first; mark them read. */
+/**
+ * Admin notifications, newest first; mark them read. Hookdesk's only kind
+ * today is `webhook_disabled` (src/delivery/queue/outcome.ts), which the
+ * empty page names so a new admin knows what to expect here.
+ */
 import { useState } from 'preact/hooks';
 import { api, errorText, type Notification, type Page } from '../api.js';
 import { dateTime } from '../format.js';
+import { useMeta } from '../meta.js';
 import { Link } from '../router.js';
 import { Alert, Loading, PageTitle, useAsync } from '../ui.js';
 
 export function NotificationsPage({ onChanged }: { onChanged: () => void }) {
   const list = useAsync(() => api<Page<Notification>>('GET', '/api/notifications?limit=100'), []);
+  const meta = useMeta();
+  const failures = meta.data
+    ? `${meta.data.webhooks.disableAfterConsecutiveFailures} failed attempts in a row`
+    : 'repeated failed attempts';
   const [error, setError] = useState<string | null>(null);
   const markRead = async (n: Notification) => {
     setError(null);
@@ -30,7 +39,13 @@ export function NotificationsPage({ onChanged }: { onChanged: () => void }) {
       {error && <Alert>{error}</Alert>}
       {list.error && <Alert>{list.error}</Alert>}
       {!list.data && !list.error && <Loading what="notifications" />}
-      {list.data && items.length === 0 && <p>No notifications.</p>}
+      {list.data && items.length === 0 && (
+        <p data-testid="no-notifications">
+          No notifications yet. Hookdesk notifies the organization’s admins here (and by email when
+          SMTP is set up) when it disables a webhook: after {failures}, or because its receiver
+          answered 410 Gone.
+        </p>
+      )}
       <ul class="notifications">
         {items.map((n) => {
           const webhookId = typeof n.data.webhookId === 'string' ? n.data.webhookId : null;

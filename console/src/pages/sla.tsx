@@ -88,7 +88,9 @@ export function SlaPage() {
     }
   };
 
-  const at = (field: string) => problems.filter((p) => p.field === field);
+  // Each input is one API field, so its problems are about the field itself (see problemsOf).
+  const at = (field: string) =>
+    problems.filter((p) => p.field === field).map((p) => ({ ...p, field: '' }));
   const input = (field: string, label: string, help: string) => (
     <Field id={`sla-${field.replace(/\./g, '-')}`} label={label} help={help} problems={at(field)}>
       {(aria) => (

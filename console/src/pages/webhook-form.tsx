@@ -12,6 +12,7 @@ import {
   Alert,
   CopyButton,
   Field,
+  FieldErrors,
   FormError,
   Loading,
   PageTitle,
@@ -318,16 +319,7 @@ function WebhookForm({
               </label>
             ))}
           </div>
-          {eventProblems.length > 0 && (
-            <div class="field-error" id="wh-events-error">
-              {eventProblems.map((p) => (
-                <p key={p.field + p.message}>
-                  {p.field === 'events' ? '' : `${p.field}: `}
-                  {p.message}
-                </p>
-              ))}
-            </div>
-          )}
+          <FieldErrors id="wh-events-error" label="Events" problems={eventProblems} />
         </fieldset>
 
         {hook ? (
@@ -371,12 +363,9 @@ function WebhookForm({
                     : '')}
             </p>
             {form.secretMode === 'enter' && secretField}
-            {form.secretMode !== 'enter' &&
-              problemsOf(problems, 'secret').map((p) => (
-                <p class="field-error" key={p.message}>
-                  {p.message}
-                </p>
-              ))}
+            {form.secretMode !== 'enter' && (
+              <FieldErrors label="Signing secret" problems={problemsOf(problems, 'secret')} />
+            )}
           </fieldset>
         )}
         {hook?.hasSecret && (
@@ -493,13 +482,7 @@ function WebhookForm({
             it succeeds, fails for good or is cancelled (head-of-line blocking): pair it with a
             short retry policy.
           </p>
-          {orderingProblems.length > 0 && (
-            <div class="field-error" id="wh-ordering-error">
-              {orderingProblems.map((p) => (
-                <p key={p.field + p.message}>{p.message}</p>
-              ))}
-            </div>
-          )}
+          <FieldErrors id="wh-ordering-error" label="Ordering" problems={orderingProblems} />
         </fieldset>
 
         <div class="field">
@@ -514,11 +497,7 @@ function WebhookForm({
           {hook && !hook.active && (
             <p class="help">Activating it again resets its count of failed attempts.</p>
           )}
-          {problemsOf(problems, 'active').map((p) => (
-            <p class="field-error" key={p.message}>
-              {p.message}
-            </p>
-          ))}
+          <FieldErrors label="Active" problems={problemsOf(problems, 'active')} />
         </div>
 
         <div class="actions">

@@ -6,7 +6,11 @@
  */
 import type { FieldProblem } from '../api.js';
 
-/** `Name: value` lines → an object; a line without a colon is our format's problem, not the API's. */
+/**
+ * `Name: value` lines → an object; a line without a colon is our format's
+ * problem, not the API's. Like the API's, the form's own messages are
+ * clauses that read after the field's label ("Custom headers must be …").
+ */
 export function parseHeaders(text: string): {
   headers: Record<string, string>;
   problems: FieldProblem[];
@@ -17,7 +21,10 @@ export function parseHeaders(text: string): {
     if (line.trim() === '') return;
     const colon = line.indexOf(':');
     if (colon <= 0) {
-      problems.push({ field: 'headers', message: `line ${i + 1} is not “Name: value”` });
+      problems.push({
+        field: 'headers',
+        message: `must be one “Name: value” per line (line ${i + 1} is not)`,
+      });
       return;
     }
     headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
@@ -57,7 +64,8 @@ export function parseFilter(text: string): { filter: unknown; problems: FieldPro
     return { filter: JSON.parse(text) as unknown, problems: [] };
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    return { filter: null, problems: [{ field: 'filter', message: `is not valid JSON: ${why}` }] };
+    const message = `is not valid JSON (${why.replace(/\.$/, '')})`;
+    return { filter: null, problems: [{ field: 'filter', message }] };
   }
 }
 

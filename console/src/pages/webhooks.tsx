@@ -24,6 +24,7 @@ import {
   PageTitle,
   StatusBadge,
   takeFlash,
+  UrlText,
   useAsync,
   useInterval,
 } from '../ui.js';
@@ -175,7 +176,9 @@ function Row(props: {
     <tr>
       <td data-label="Webhook">
         <strong>{hook.name}</strong>
-        <div class="url">{hook.url}</div>
+        <div>
+          <UrlText url={hook.url} />
+        </div>
         <div class="muted small">
           {surveyName(dir, hook.surveyId)} · {hook.events.join(', ')}
         </div>
@@ -298,17 +301,27 @@ export function disabledWhy(hook: Webhook, meta: Meta): string {
   }
 }
 
+/**
+ * Active, disabled and why, or failing: an active webhook whose last attempts
+ * failed is on its way to being disabled, so it is not shown as healthy.
+ */
 export function HookStatus({ hook, meta }: { hook: Webhook; meta: Meta }) {
-  if (hook.active) {
+  if (hook.active && hook.consecutiveFailures > 0) {
+    const n = hook.consecutiveFailures;
+    const limit = meta.webhooks.disableAfterConsecutiveFailures;
+    const warning = `${n} failed attempt${n === 1 ? '' : 's'} in a row; disabled after ${limit} in a row`;
     return (
       <>
-        <span class="badge badge-succeeded">Active</span>
-        {hook.consecutiveFailures > 0 && (
-          <div class="small muted">{hook.consecutiveFailures} failed attempts in a row</div>
-        )}
+        <span class="badge badge-failing" title={warning}>
+          Failing
+        </span>
+        <div class="small failing" data-testid="failing">
+          {warning}
+        </div>
       </>
     );
   }
+  if (hook.active) return <span class="badge badge-succeeded">Active</span>;
   const why = disabledWhy(hook, meta);
   return (
     <>
