@@ -11,9 +11,20 @@ import { notFound } from '../errors.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { keysetPage, PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { IdParams, Nullable, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import {
+  IdParams,
+  NoContent,
+  Nullable,
+  Timestamp,
+  Uuid,
+  errorResponses,
+  withExamples,
+} from '../http/schemas.js';
 import { getUser } from '../users/users.repository.js';
 import { insertApiKey } from './api-keys.repository.js';
+import { apiKeyExample, createApiKeyExample, createdApiKeyExample } from './api-keys.examples.js';
 
 const ApiKeySchema = Type.Object({
   id: Uuid,
@@ -50,9 +61,15 @@ export function apiKeyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       {
         config: { adminOnly: true },
         schema: {
-          tags: ['api-keys'],
+          tags: [TAG.apiKeys],
+          summary: 'List API keys',
+          description:
+            'The keys not revoked, newest first; the keys themselves are never shown again.',
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
-          response: { 200: PageOf(ApiKeySchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(ApiKeySchema), examplePage(apiKeyExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -73,17 +90,26 @@ export function apiKeyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       {
         config: { adminOnly: true },
         schema: {
-          tags: ['api-keys'],
-          body: Type.Object(
-            {
-              name: Type.String({ minLength: 1, maxLength: 200 }),
-              userId: Type.Optional(
-                Type.String({ description: 'User the key acts as. Default: the caller.' }),
-              ),
-            },
-            { additionalProperties: false },
+          tags: [TAG.apiKeys],
+          summary: 'Create an API key',
+          description:
+            'The key acts as the given user, with their role. It is answered once, in this 201; only its SHA-256 hash is stored.',
+          body: withExamples(
+            Type.Object(
+              {
+                name: Type.String({ minLength: 1, maxLength: 200 }),
+                userId: Type.Optional(
+                  Type.String({ description: 'User the key acts as. Default: the caller.' }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+            createApiKeyExample,
           ),
-          response: { 201: CreatedApiKeySchema, ...errorResponses },
+          response: {
+            201: withExamples(CreatedApiKeySchema, createdApiKeyExample),
+            ...errorResponses,
+          },
         },
       },
       async (request, reply) => {
@@ -103,7 +129,16 @@ export function apiKeyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/api/api-keys/:id',
-      { config: { adminOnly: true }, schema: { tags: ['api-keys'], params: IdParams } },
+      {
+        config: { adminOnly: true },
+        schema: {
+          tags: [TAG.apiKeys],
+          summary: 'Revoke an API key',
+          description: 'The key stops working at once.',
+          params: IdParams,
+          response: { 204: NoContent, ...errorResponses },
+        },
+      },
       async (request, reply) => {
         const result = await db
           .updateTable('api_keys')
@@ -113,7 +148,7 @@ export function apiKeyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           .where('revoked_at', 'is', null)
           .executeTakeFirst();
         if (result.numUpdatedRows === 0n) throw notFound('API key');
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
   };

@@ -13,7 +13,8 @@ import { DELIVERY_STATUSES } from '../delivery/dto.js';
 import { DISABLE_AFTER_CONSECUTIVE_FAILURES } from '../delivery/policy.js';
 import { TEST_EVENT_TYPE } from '../delivery/queue/commands.js';
 import { DELIVERY_HEADERS, RESPONSE_BODY_LIMIT } from '../delivery/sender.js';
-import { Nullable, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { Nullable, errorResponses, withExamples } from '../http/schemas.js';
 import { TICKET_PRIORITIES } from '../tickets/tickets.schemas.js';
 import { RESERVED_HEADERS } from '../webhooks/headers.js';
 import { DEFAULT_RETRY_POLICY, DEFAULT_SURVEY_EVENTS } from '../webhooks/webhooks.input.js';
@@ -176,10 +177,12 @@ export function apiMetaRoutes(): FastifyPluginAsyncTypebox {
       '/api/meta',
       {
         schema: {
-          tags: ['meta'],
+          tags: [TAG.meta],
+          summary: "Get the server's lists and rules",
           description:
             "This server's fixed lists and rules: channel types and their credential fields, webhook defaults and limits, delivery statuses and the request headers Hookdesk sets. Any API key may read it.",
-          response: { 200: ApiMetaSchema, 401: errorResponses[401] },
+          // The answer is a constant: it is its own example.
+          response: { 200: withExamples(ApiMetaSchema, meta), 401: errorResponses[401] },
         },
       },
       () => meta,

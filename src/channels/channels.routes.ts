@@ -7,8 +7,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, pageRequest, toPage } from '../http/pagination.js';
-import { ErrorResponse, IdParams, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import {
+  ErrorResponse,
+  IdParams,
+  NoContent,
+  errorResponses,
+  withExamples,
+} from '../http/schemas.js';
 import { deleteChannel, getChannel, listChannels } from './channels.repository.js';
+import {
+  channelExample,
+  createChannelExample,
+  patchChannelExample,
+  patchedChannelExample,
+} from './channels.examples.js';
 import {
   ChannelSchema,
   CreateChannelBody,
@@ -24,7 +38,7 @@ export function channelRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { publicUrl } = deps.config;
   const vault = vaultFor(deps.config, deps.database);
   const config = { adminOnly: true };
-  const tags = ['channels'];
+  const tags = [TAG.channels];
 
   return async (app) => {
     app.get(
@@ -33,8 +47,13 @@ export function channelRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         config,
         schema: {
           tags,
+          summary: 'List channels',
+          description: 'Newest first; `type` filters. Secrets are never shown.',
           querystring: ListChannelsQuery,
-          response: { 200: PageOf(ChannelSchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(ChannelSchema), examplePage(channelExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -55,8 +74,16 @@ export function channelRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         config,
         schema: {
           tags,
-          body: CreateChannelBody,
-          response: { 201: ChannelSchema, ...errorResponses, 409: ErrorResponse },
+          summary: 'Connect a provider channel',
+          description:
+            "Checks the type's credentials and stores the secret ones encrypted. Answers the " +
+            'callback URLs to paste into the provider console.',
+          body: withExamples(CreateChannelBody, createChannelExample),
+          response: {
+            201: withExamples(ChannelSchema, channelExample),
+            ...errorResponses,
+            409: ErrorResponse,
+          },
         },
       },
       async (request, reply) => {
@@ -72,7 +99,12 @@ export function channelRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/channels/:id',
       {
         config,
-        schema: { tags, params: IdParams, response: { 200: ChannelSchema, ...errorResponses } },
+        schema: {
+          tags,
+          summary: 'Get a channel',
+          params: IdParams,
+          response: { 200: withExamples(ChannelSchema, channelExample), ...errorResponses },
+        },
       },
       async (request) => {
         const row = await getChannel(db, authOf(request).organizationId, request.params.id);
@@ -86,9 +118,16 @@ export function channelRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         config,
         schema: {
           tags,
+          summary: 'Update a channel',
+          description:
+            'Renames it or changes credentials: those not given are kept, `null` removes an optional one.',
           params: IdParams,
-          body: PatchChannelBody,
-          response: { 200: ChannelSchema, ...errorResponses, 409: ErrorResponse },
+          body: withExamples(PatchChannelBody, patchChannelExample),
+          response: {
+            200: withExamples(ChannelSchema, patchedChannelExample),
+            ...errorResponses,
+            409: ErrorResponse,
+          },
         },
       },
       async (request) => {
@@ -104,13 +143,22 @@ export function channelRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/api/channels/:id',
-      { config, schema: { tags, params: IdParams } },
+      {
+        config,
+        schema: {
+          tags,
+          summary: 'Delete a channel',
+          description: 'Its callback URLs stop working at once.',
+          params: IdParams,
+          response: { 204: NoContent, ...errorResponses },
+        },
+      },
       async (request, reply) => {
         const { organizationId } = authOf(request);
         await db
           .transaction()
           .execute((trx) => deleteChannel(trx, organizationId, request.params.id));
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
   };

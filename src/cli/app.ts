@@ -34,6 +34,7 @@ import { webhookRoutes } from '../webhooks/webhooks.routes.js';
 import { VERSION } from '../version.js';
 import { consoleRoutes } from '../http/console.js';
 import { connectionOptions, trackEarlyAnswers } from '../http/connections.js';
+import { OPENAPI_TAGS } from '../http/openapi-tags.js';
 import type { AppDeps } from '../http/deps.js';
 import { errorBody, frameworkErrorHandler, installErrorHandler } from '../http/error-handler.js';
 import { installJsonParser } from '../http/json.js';
@@ -67,8 +68,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ apiKey: [] }],
+      // In reading order: webhooks first, the public RPC endpoints near the end.
+      tags: OPENAPI_TAGS,
     },
   });
+  // No tagsSorter: /docs lists the tags in the document's order, not alphabetically.
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 

@@ -5,8 +5,16 @@ import { AppError } from '../errors.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { ErrorResponse, IdParams, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import { ErrorResponse, IdParams, errorResponses, withExamples } from '../http/schemas.js';
 import { EMAIL, NAME, PHONE, Str, StrOrNull } from '../tickets/inputs.js';
+import {
+  contactExample,
+  createContactExample,
+  patchContactExample,
+  patchedContactExample,
+} from '../tickets/tickets.examples.js';
 import { ContactSchema } from '../tickets/tickets.schemas.js';
 import {
   createContact,
@@ -35,7 +43,9 @@ export function contactRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/contacts',
       {
         schema: {
-          tags: ['contacts'],
+          tags: [TAG.contacts],
+          summary: 'List contacts',
+          description: 'Newest first; `email` or `phone` finds one contact.',
           querystring: Type.Object(
             {
               ...PageQuery,
@@ -44,7 +54,10 @@ export function contactRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
             },
             { additionalProperties: false },
           ),
-          response: { 200: PageOf(ContactSchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(ContactSchema), examplePage(contactExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -62,9 +75,10 @@ export function contactRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/contacts/:id',
       {
         schema: {
-          tags: ['contacts'],
+          tags: [TAG.contacts],
+          summary: 'Get a contact',
           params: IdParams,
-          response: { 200: ContactSchema, ...errorResponses },
+          response: { 200: withExamples(ContactSchema, contactExample), ...errorResponses },
         },
       },
       async (request) =>
@@ -75,17 +89,25 @@ export function contactRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/contacts',
       {
         schema: {
-          tags: ['contacts'],
+          tags: [TAG.contacts],
+          summary: 'Create a contact',
           description: 'At least one of `email` and `phone` is required; each is unique.',
-          body: Type.Object(
-            {
-              email: Type.Optional(Str(EMAIL)),
-              phone: Type.Optional(Str(PHONE)),
-              name: Type.Optional(Str(NAME)),
-            },
-            { additionalProperties: false },
+          body: withExamples(
+            Type.Object(
+              {
+                email: Type.Optional(Str(EMAIL)),
+                phone: Type.Optional(Str(PHONE)),
+                name: Type.Optional(Str(NAME)),
+              },
+              { additionalProperties: false },
+            ),
+            createContactExample,
           ),
-          response: { 201: ContactSchema, ...errorResponses, 409: ErrorResponse },
+          response: {
+            201: withExamples(ContactSchema, contactExample),
+            ...errorResponses,
+            409: ErrorResponse,
+          },
         },
       },
       async (request, reply) => {
@@ -102,18 +124,26 @@ export function contactRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/contacts/:id',
       {
         schema: {
-          tags: ['contacts'],
+          tags: [TAG.contacts],
+          summary: 'Update a contact',
           description: '`null` removes a field; a contact keeps at least an email or a phone.',
           params: IdParams,
-          body: Type.Object(
-            {
-              email: Type.Optional(StrOrNull(EMAIL)),
-              phone: Type.Optional(StrOrNull(PHONE)),
-              name: Type.Optional(StrOrNull(NAME)),
-            },
-            { additionalProperties: false },
+          body: withExamples(
+            Type.Object(
+              {
+                email: Type.Optional(StrOrNull(EMAIL)),
+                phone: Type.Optional(StrOrNull(PHONE)),
+                name: Type.Optional(StrOrNull(NAME)),
+              },
+              { additionalProperties: false },
+            ),
+            patchContactExample,
           ),
-          response: { 200: ContactSchema, ...errorResponses, 409: ErrorResponse },
+          response: {
+            200: withExamples(ContactSchema, patchedContactExample),
+            ...errorResponses,
+            409: ErrorResponse,
+          },
         },
       },
       async (request) => {

@@ -1,5 +1,5 @@
 /** Schema pieces shared by every route. */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
@@ -35,3 +35,16 @@ export const errorResponses = {
   401: ErrorResponse,
   404: ErrorResponse,
 } as const;
+
+/** The answer of a route that answers 204 without a body. */
+export const NoContent = Type.Null({ description: 'Done; no body.' });
+
+/**
+ * The schema with example values for /docs: @fastify/swagger turns a
+ * top-level `examples` into the example of the request or answer. Examples
+ * are an annotation: Ajv and the serializer ignore them, and
+ * test/openapi-docs.test.ts checks each one against its schema.
+ */
+export function withExamples<T extends TSchema>(schema: T, ...examples: Static<T>[]): T {
+  return { ...schema, examples };
+}

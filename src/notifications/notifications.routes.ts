@@ -12,7 +12,11 @@ import {
   Timestamp,
   Uuid,
   errorResponses,
+  withExamples,
 } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import { notificationExample, readNotificationExample } from './notifications.examples.js';
 import { toNotificationDto } from './notifications.js';
 
 const NotificationSchema = Type.Object({
@@ -32,7 +36,10 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/notifications',
       {
         schema: {
-          tags: ['notifications'],
+          tags: [TAG.notifications],
+          summary: 'List my notifications',
+          description:
+            "The calling key's user's notifications, newest first, such as a webhook disabled after repeated failures (admins).",
           querystring: Type.Object(
             {
               ...PageQuery,
@@ -40,7 +47,10 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
             },
             { additionalProperties: false },
           ),
-          response: { 200: PageOf(NotificationSchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(NotificationSchema), examplePage(notificationExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -62,9 +72,14 @@ export function notificationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/notifications/:id/read',
       {
         schema: {
-          tags: ['notifications'],
+          tags: [TAG.notifications],
+          summary: 'Mark a notification read',
+          description: 'Marking one already read changes nothing.',
           params: IdParams,
-          response: { 200: NotificationSchema, ...errorResponses },
+          response: {
+            200: withExamples(NotificationSchema, readNotificationExample),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {

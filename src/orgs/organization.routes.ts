@@ -3,13 +3,19 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
-import { Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { Timestamp, Uuid, errorResponses, withExamples } from '../http/schemas.js';
 import { StringEnum, Str } from '../tickets/inputs.js';
 import {
   getOrganizationSettings,
   toOrganizationDto,
   updateOrganizationSettings,
 } from './settings.js';
+import {
+  organizationExample,
+  patchOrganizationExample,
+  patchedOrganizationExample,
+} from './organization.examples.js';
 
 const Unmatched = StringEnum(
   ['create', 'discard'] as const,
@@ -64,8 +70,14 @@ export function organizationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       {
         config: { adminOnly: true },
         schema: {
-          tags: ['organization'],
-          response: { 200: OrganizationSchema, ...errorResponses },
+          tags: [TAG.organization],
+          summary: 'Get the organization',
+          description:
+            'Its name and inbound email settings; the inbound token itself is never shown.',
+          response: {
+            200: withExamples(OrganizationSchema, organizationExample),
+            ...errorResponses,
+          },
         },
       },
       async (request) =>
@@ -77,9 +89,15 @@ export function organizationRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       {
         config: { adminOnly: true },
         schema: {
-          tags: ['organization'],
-          body: PatchOrganizationBody,
-          response: { 200: OrganizationSchema, ...errorResponses },
+          tags: [TAG.organization],
+          summary: 'Update the organization',
+          description:
+            'Renames it, or changes what inbound email does: where unmatched mail goes, and the token it must carry.',
+          body: withExamples(PatchOrganizationBody, patchOrganizationExample),
+          response: {
+            200: withExamples(OrganizationSchema, patchedOrganizationExample),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {

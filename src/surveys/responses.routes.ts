@@ -4,7 +4,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { ErrorResponse, FreeObject, IdParams, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import {
+  ErrorResponse,
+  FreeObject,
+  IdParams,
+  errorResponses,
+  withExamples,
+} from '../http/schemas.js';
 import {
   createResponse,
   getResponse,
@@ -12,6 +20,12 @@ import {
   toResponseDto,
   updateResponse,
 } from './responses.service.js';
+import {
+  completedResponseExample,
+  createResponseExample,
+  patchResponseExample,
+  responseExample,
+} from './surveys.examples.js';
 import { AnswersInputSchema, AnswersPatchSchema, SurveyResponseSchema } from './surveys.schemas.js';
 
 const ResponseParams = Type.Object({
@@ -27,13 +41,18 @@ export function responseRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys/:id/responses',
       {
         schema: {
-          tags: ['surveys'],
+          tags: [TAG.surveys],
+          summary: "List a survey's responses",
+          description: 'Newest first; `completed` filters complete or partial ones.',
           params: IdParams,
           querystring: Type.Object(
             { ...PageQuery, completed: Type.Optional(Type.Boolean()) },
             { additionalProperties: false },
           ),
-          response: { 200: PageOf(SurveyResponseSchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(SurveyResponseSchema), examplePage(completedResponseExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -53,21 +72,25 @@ export function responseRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys/:id/responses',
       {
         schema: {
-          tags: ['surveys'],
+          tags: [TAG.surveys],
+          summary: 'Submit a survey response',
           description:
             'Answers are validated against the survey. A completed response (the default) ' +
             'must answer every required question and raises `survey.response_completed`.',
           params: IdParams,
-          body: Type.Object(
-            {
-              answers: AnswersInputSchema,
-              embeddedData: Type.Optional(FreeObject),
-              metadata: Type.Optional(FreeObject),
-              completed: Type.Optional(Type.Boolean({ default: true })),
-            },
-            { additionalProperties: false },
+          body: withExamples(
+            Type.Object(
+              {
+                answers: AnswersInputSchema,
+                embeddedData: Type.Optional(FreeObject),
+                metadata: Type.Optional(FreeObject),
+                completed: Type.Optional(Type.Boolean({ default: true })),
+              },
+              { additionalProperties: false },
+            ),
+            createResponseExample,
           ),
-          response: { 201: SurveyResponseSchema, ...errorResponses },
+          response: { 201: withExamples(SurveyResponseSchema, responseExample), ...errorResponses },
         },
       },
       async (request, reply) => {
@@ -85,9 +108,13 @@ export function responseRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys/:id/responses/:responseId',
       {
         schema: {
-          tags: ['surveys'],
+          tags: [TAG.surveys],
+          summary: 'Get a survey response',
           params: ResponseParams,
-          response: { 200: SurveyResponseSchema, ...errorResponses },
+          response: {
+            200: withExamples(SurveyResponseSchema, completedResponseExample),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -100,22 +127,30 @@ export function responseRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys/:id/responses/:responseId',
       {
         schema: {
-          tags: ['surveys'],
+          tags: [TAG.surveys],
+          summary: 'Update a partial survey response',
           description:
             'Changes a partial response: answers merge per question (`null` removes one), ' +
             'embeddedData and metadata merge shallowly; `completed: true` completes it. ' +
             'A completed response cannot change (409).',
           params: ResponseParams,
-          body: Type.Object(
-            {
-              answers: Type.Optional(AnswersPatchSchema),
-              embeddedData: Type.Optional(FreeObject),
-              metadata: Type.Optional(FreeObject),
-              completed: Type.Optional(Type.Boolean()),
-            },
-            { additionalProperties: false },
+          body: withExamples(
+            Type.Object(
+              {
+                answers: Type.Optional(AnswersPatchSchema),
+                embeddedData: Type.Optional(FreeObject),
+                metadata: Type.Optional(FreeObject),
+                completed: Type.Optional(Type.Boolean()),
+              },
+              { additionalProperties: false },
+            ),
+            patchResponseExample,
           ),
-          response: { 200: SurveyResponseSchema, ...errorResponses, 409: ErrorResponse },
+          response: {
+            200: withExamples(SurveyResponseSchema, completedResponseExample),
+            ...errorResponses,
+            409: ErrorResponse,
+          },
         },
       },
       async (request) => {

@@ -4,7 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { ErrorResponse, IdParams, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import { ErrorResponse, IdParams, errorResponses, withExamples } from '../http/schemas.js';
 import { responseRoutes } from './responses.routes.js';
 import {
   createSurvey,
@@ -14,6 +16,12 @@ import {
   toSurveyDto,
   updateSurvey,
 } from './surveys.repository.js';
+import {
+  createSurveyExample,
+  patchSurveyExample,
+  patchedSurveyExample,
+  surveyExample,
+} from './surveys.examples.js';
 import { QuestionsInputSchema, SurveyName, SurveySchema } from './surveys.schemas.js';
 
 export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
@@ -25,9 +33,14 @@ export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys',
       {
         schema: {
-          tags: ['surveys'],
+          tags: [TAG.surveys],
+          summary: 'List surveys',
+          description: 'Newest first.',
           querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
-          response: { 200: PageOf(SurveySchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(SurveySchema), examplePage(surveyExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -41,12 +54,18 @@ export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys',
       {
         schema: {
-          tags: ['surveys'],
-          body: Type.Object(
-            { name: SurveyName, questions: QuestionsInputSchema },
-            { additionalProperties: false },
+          tags: [TAG.surveys],
+          summary: 'Create a survey',
+          description:
+            'Questions of type rating, nps, text, single_choice or multi_choice; choice questions list their choices.',
+          body: withExamples(
+            Type.Object(
+              { name: SurveyName, questions: QuestionsInputSchema },
+              { additionalProperties: false },
+            ),
+            createSurveyExample,
           ),
-          response: { 201: SurveySchema, ...errorResponses },
+          response: { 201: withExamples(SurveySchema, surveyExample), ...errorResponses },
         },
       },
       async (request, reply) => {
@@ -62,9 +81,10 @@ export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys/:id',
       {
         schema: {
-          tags: ['surveys'],
+          tags: [TAG.surveys],
+          summary: 'Get a survey',
           params: IdParams,
-          response: { 200: SurveySchema, ...errorResponses },
+          response: { 200: withExamples(SurveySchema, surveyExample), ...errorResponses },
         },
       },
       async (request) =>
@@ -75,13 +95,18 @@ export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys/:id',
       {
         schema: {
-          tags: ['surveys'],
+          tags: [TAG.surveys],
+          summary: 'Update a survey',
+          description: 'Renames it or replaces its questions.',
           params: IdParams,
-          body: Type.Object(
-            { name: Type.Optional(SurveyName), questions: Type.Optional(QuestionsInputSchema) },
-            { additionalProperties: false },
+          body: withExamples(
+            Type.Object(
+              { name: Type.Optional(SurveyName), questions: Type.Optional(QuestionsInputSchema) },
+              { additionalProperties: false },
+            ),
+            patchSurveyExample,
           ),
-          response: { 200: SurveySchema, ...errorResponses },
+          response: { 200: withExamples(SurveySchema, patchedSurveyExample), ...errorResponses },
         },
       },
       async (request) => {
@@ -99,7 +124,8 @@ export function surveyRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/surveys/:id',
       {
         schema: {
-          tags: ['surveys'],
+          tags: [TAG.surveys],
+          summary: 'Delete a survey',
           description:
             'Deletes the survey with its responses, webhooks and their deliveries. ' +
             'A survey that has webhooks needs an admin key (403 `forbidden` for an agent).',

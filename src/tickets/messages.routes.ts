@@ -4,12 +4,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { IdParams, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import { IdParams, errorResponses, withExamples } from '../http/schemas.js';
 import { ChannelInput, DirectionInput, Str, UUID } from './inputs.js';
 import { listMessages, toMessageDto } from './messages.repository.js';
 import { createMessage } from './messages.service.js';
 import { messageIdDomain } from '../inbound/email/message-ids.js';
 import { getTicket } from './tickets.repository.js';
+import { createMessageExample, messageExample } from './tickets.examples.js';
 import { MessageSchema } from './tickets.schemas.js';
 
 const CreateMessageBody = Type.Object(
@@ -38,10 +41,15 @@ export function messageRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/tickets/:id/messages',
       {
         schema: {
-          tags: ['messages'],
+          tags: [TAG.messages],
+          summary: "List a ticket's messages",
+          description: 'Oldest first: the conversation in the order it happened.',
           params: IdParams,
           querystring: Type.Object(PageQuery, { additionalProperties: false }),
-          response: { 200: PageOf(MessageSchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(MessageSchema), examplePage(messageExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -57,12 +65,13 @@ export function messageRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/tickets/:id/messages',
       {
         schema: {
-          tags: ['messages'],
+          tags: [TAG.messages],
+          summary: 'Add a message to a ticket',
           description:
             'Raises `message.created`. An outbound message on the email channel is mailed to the requester after commit, with its own Message-ID; its `deliveryStatus` starts at `queued`.',
           params: IdParams,
-          body: CreateMessageBody,
-          response: { 201: MessageSchema, ...errorResponses },
+          body: withExamples(CreateMessageBody, createMessageExample),
+          response: { 201: withExamples(MessageSchema, messageExample), ...errorResponses },
         },
       },
       async (request, reply) => {

@@ -7,7 +7,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { IdParams, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import { IdParams, errorResponses, withExamples } from '../http/schemas.js';
 import {
   ChannelInput,
   EMAIL,
@@ -23,6 +25,12 @@ import {
 } from './inputs.js';
 import { messageRoutes } from './messages.routes.js';
 import { getTicket, listTickets, toTicketDto } from './tickets.repository.js';
+import {
+  createTicketExample,
+  patchTicketExample,
+  pendingTicketExample,
+  ticketExample,
+} from './tickets.examples.js';
 import { TicketSchema } from './tickets.schemas.js';
 import { createTicket, updateTicket } from './tickets.service.js';
 
@@ -87,10 +95,14 @@ export function ticketRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/tickets',
       {
         schema: {
-          tags: ['tickets'],
-          description: 'Newest first.',
+          tags: [TAG.tickets],
+          summary: 'List tickets',
+          description: 'Newest first; filter by status, assignee, requester or SLA state.',
           querystring: ListTicketsQuery,
-          response: { 200: PageOf(TicketSchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(TicketSchema), examplePage(ticketExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -111,11 +123,12 @@ export function ticketRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/tickets',
       {
         schema: {
-          tags: ['tickets'],
+          tags: [TAG.tickets],
+          summary: 'Open a ticket',
           description:
             'Raises `ticket.created`, and `ticket.assigned` when created with an assignee.',
-          body: CreateTicketBody,
-          response: { 201: TicketSchema, ...errorResponses },
+          body: withExamples(CreateTicketBody, createTicketExample),
+          response: { 201: withExamples(TicketSchema, ticketExample), ...errorResponses },
         },
       },
       async (request, reply) => {
@@ -131,9 +144,10 @@ export function ticketRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/tickets/:id',
       {
         schema: {
-          tags: ['tickets'],
+          tags: [TAG.tickets],
+          summary: 'Get a ticket',
           params: IdParams,
-          response: { 200: TicketSchema, ...errorResponses },
+          response: { 200: withExamples(TicketSchema, ticketExample), ...errorResponses },
         },
       },
       async (request) =>
@@ -144,14 +158,15 @@ export function ticketRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/tickets/:id',
       {
         schema: {
-          tags: ['tickets'],
+          tags: [TAG.tickets],
+          summary: 'Update a ticket',
           description:
             'Raises, as they apply and in this order: `ticket.updated`, `ticket.status_changed`, ' +
             '`ticket.resolved`, `ticket.closed`, `ticket.assigned`. A patch that changes nothing ' +
             'raises nothing.',
           params: IdParams,
-          body: PatchTicketBody,
-          response: { 200: TicketSchema, ...errorResponses },
+          body: withExamples(PatchTicketBody, patchTicketExample),
+          response: { 200: withExamples(TicketSchema, pendingTicketExample), ...errorResponses },
         },
       },
       async (request) => {

@@ -4,7 +4,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { IdParams, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import {
+  ErrorResponse,
+  IdParams,
+  NoContent,
+  Timestamp,
+  Uuid,
+  errorResponses,
+  withExamples,
+} from '../http/schemas.js';
 import { unassignTicketsOf } from '../tickets/tickets.service.js';
 import {
   assertAnotherAdmin,
@@ -14,6 +24,12 @@ import {
   toUserDto,
   updateUser,
 } from './users.repository.js';
+import {
+  createUserExample,
+  patchUserExample,
+  patchedUserExample,
+  userExample,
+} from './users.examples.js';
 
 const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('agent')]);
 const UserSchema = Type.Object({
@@ -36,12 +52,17 @@ export function userRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/users',
       {
         schema: {
-          tags: ['users'],
+          tags: [TAG.users],
+          summary: 'List users',
+          description: 'The agents and admins of the organization; `role` filters.',
           querystring: Type.Object(
             { ...PageQuery, role: Type.Optional(RoleSchema) },
             { additionalProperties: false },
           ),
-          response: { 200: PageOf(UserSchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(UserSchema), examplePage(userExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -56,12 +77,17 @@ export function userRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       {
         config: { adminOnly: true },
         schema: {
-          tags: ['users'],
-          body: Type.Object(
-            { email: Email, name: Name, role: Type.Optional(RoleSchema) },
-            { additionalProperties: false },
+          tags: [TAG.users],
+          summary: 'Add a user',
+          description: 'Role `agent` unless given. A user acts through the API keys made for them.',
+          body: withExamples(
+            Type.Object(
+              { email: Email, name: Name, role: Type.Optional(RoleSchema) },
+              { additionalProperties: false },
+            ),
+            createUserExample,
           ),
-          response: { 201: UserSchema, ...errorResponses },
+          response: { 201: withExamples(UserSchema, userExample), ...errorResponses },
         },
       },
       async (request, reply) => {
@@ -80,9 +106,10 @@ export function userRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/users/:id',
       {
         schema: {
-          tags: ['users'],
+          tags: [TAG.users],
+          summary: 'Get a user',
           params: IdParams,
-          response: { 200: UserSchema, ...errorResponses },
+          response: { 200: withExamples(UserSchema, userExample), ...errorResponses },
         },
       },
       async (request) =>
@@ -94,17 +121,21 @@ export function userRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       {
         config: { adminOnly: true },
         schema: {
-          tags: ['users'],
+          tags: [TAG.users],
+          summary: 'Update a user',
           params: IdParams,
-          body: Type.Object(
-            {
-              email: Type.Optional(Email),
-              name: Type.Optional(Name),
-              role: Type.Optional(RoleSchema),
-            },
-            { additionalProperties: false },
+          body: withExamples(
+            Type.Object(
+              {
+                email: Type.Optional(Email),
+                name: Type.Optional(Name),
+                role: Type.Optional(RoleSchema),
+              },
+              { additionalProperties: false },
+            ),
+            patchUserExample,
           ),
-          response: { 200: UserSchema, ...errorResponses },
+          response: { 200: withExamples(UserSchema, patchedUserExample), ...errorResponses },
         },
       },
       async (request) => {
@@ -120,7 +151,17 @@ export function userRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/api/users/:id',
-      { config: { adminOnly: true }, schema: { tags: ['users'], params: IdParams } },
+      {
+        config: { adminOnly: true },
+        schema: {
+          tags: [TAG.users],
+          summary: 'Delete a user',
+          description:
+            'Their tickets become unassigned and their API keys are deleted. The last admin cannot be deleted (409).',
+          params: IdParams,
+          response: { 204: NoContent, ...errorResponses, 409: ErrorResponse },
+        },
+      },
       async (request, reply) => {
         const { organizationId } = authOf(request);
         await db.transaction().execute(async (trx) => {
@@ -130,7 +171,7 @@ export function userRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           await unassignTicketsOf(trx, clock, organizationId, user.id);
           await trx.deleteFrom('users').where('id', '=', user.id).execute();
         });
-        return reply.status(204).send();
+        return reply.status(204).send(null);
       },
     );
   };

@@ -28,10 +28,18 @@ import { AppError, notFound } from '../errors.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import { errorResponses, withExamples } from '../http/schemas.js';
 import { queryTimestamp } from '../http/validation.js';
 import { newId } from '../ids.js';
 import { signingSecrets } from './secrets.js';
+import {
+  deliveryDetailExample,
+  deliveryExample,
+  retriedDeliveryExample,
+  testDeliveryExample,
+} from './webhooks.examples.js';
 import { getSurveyScope, getWebhookInScope, type WebhookScope } from './webhooks.repository.js';
 
 const Id = Type.String({ maxLength: 100 });
@@ -58,13 +66,17 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { clock } = deps;
   return async (app) => {
     for (const base of BASES) {
-      const tags = [base.path.startsWith('/api/surveys') ? 'survey webhooks' : 'webhooks'];
+      const tags = [TAG.deliveries];
+      const what = base.path.startsWith('/api/surveys') ? 'a survey webhook' : 'a webhook';
       app.get(
         `${base.path}/deliveries`,
         {
           config: { adminOnly: true },
           schema: {
             tags,
+            summary: `List the deliveries of ${what}`,
+            description:
+              'Newest first; filter by status, event type and creation time (`since` included, `until` excluded).',
             params: Type.Object(base.params),
             querystring: Type.Object(
               {
@@ -76,7 +88,10 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
               },
               { additionalProperties: false },
             ),
-            response: { 200: PageOf(DeliverySchema), ...errorResponses },
+            response: {
+              200: withExamples(PageOf(DeliverySchema), examplePage(deliveryExample)),
+              ...errorResponses,
+            },
           },
         },
         async (request) => {
@@ -107,8 +122,14 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           config: { adminOnly: true },
           schema: {
             tags,
+            summary: `Get a delivery of ${what}`,
+            description:
+              'The delivery with the exact body sent and every attempt: status code, response headers and body, or the error.',
             params: Type.Object({ ...base.params, deliveryId: Id }),
-            response: { 200: DeliveryDetailSchema, ...errorResponses },
+            response: {
+              200: withExamples(DeliveryDetailSchema, deliveryDetailExample),
+              ...errorResponses,
+            },
           },
         },
         async (request) => {
@@ -125,8 +146,16 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           config: { adminOnly: true },
           schema: {
             tags,
+            summary: `Retry a delivery of ${what} now`,
+            description:
+              'A finished delivery (succeeded, failed or cancelled) gets exactly one more attempt ' +
+              'now, with the same body and no further automatic retries; a pending one becomes due ' +
+              'now. 409 while an attempt is in flight or the webhook is disabled.',
             params: Type.Object({ ...base.params, deliveryId: Id }),
-            response: { 202: DeliverySchema, ...errorResponses },
+            response: {
+              202: withExamples(DeliverySchema, retriedDeliveryExample),
+              ...errorResponses,
+            },
           },
         },
         async (request, reply) => {
@@ -156,8 +185,16 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           config: { adminOnly: true },
           schema: {
             tags,
+            summary: `Send a test event to ${what}`,
+            description:
+              'Sends one `webhook.test` event now, signed like any delivery and even to a disabled ' +
+              'webhook, and answers with the delivery and its attempt. Never retried; never counts ' +
+              'toward `consecutiveFailures`.',
             params: Type.Object(base.params),
-            response: { 200: DeliveryDetailSchema, ...errorResponses },
+            response: {
+              200: withExamples(DeliveryDetailSchema, testDeliveryExample),
+              ...errorResponses,
+            },
           },
         },
         async (request) => {

@@ -11,11 +11,21 @@ import { notFound } from '../errors.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { keysetPage, PageOf, PageQuery, pageRequest, toPage } from '../http/pagination.js';
-import { FreeObject, IdParams, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import {
+  FreeObject,
+  IdParams,
+  Timestamp,
+  Uuid,
+  errorResponses,
+  withExamples,
+} from '../http/schemas.js';
 import { queryTimestamp } from '../http/validation.js';
 import { DeliverySchema, toDeliveryDto } from '../delivery/dto.js';
 import { deliveriesOfEvent } from '../delivery/queue/reads.js';
 import { EVENT_CATALOGUE } from './event-catalogue.js';
+import { eventDetailExample, eventExample } from './webhooks.examples.js';
 
 const EventSchema = Type.Object({
   id: Uuid,
@@ -23,6 +33,27 @@ const EventSchema = Type.Object({
   createdAt: Timestamp,
   payload: FreeObject,
 });
+
+const EventTypesSchema = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      type: Type.String(),
+      family: Type.String(),
+      description: Type.String(),
+      schema: FreeObject,
+    }),
+  ),
+});
+
+/** The catalogue never changes while the server runs: built once, and its own example. */
+const EVENT_TYPES = {
+  data: EVENT_CATALOGUE.map((e) => ({
+    type: e.type,
+    family: e.family,
+    description: e.description,
+    schema: e.schema,
+  })),
+};
 
 function toDto(row: EventsTable) {
   return {
@@ -40,36 +71,25 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/event-types',
       {
         schema: {
-          tags: ['events'],
-          response: {
-            200: Type.Object({
-              data: Type.Array(
-                Type.Object({
-                  type: Type.String(),
-                  family: Type.String(),
-                  description: Type.String(),
-                  schema: FreeObject,
-                }),
-              ),
-            }),
-          },
+          tags: [TAG.events],
+          summary: 'List the event types',
+          description:
+            'Every event type a webhook may subscribe to, with the JSON Schema of its `data`.',
+          response: { 200: withExamples(EventTypesSchema, EVENT_TYPES) },
         },
       },
-      () => ({
-        data: EVENT_CATALOGUE.map((e) => ({
-          type: e.type,
-          family: e.family,
-          description: e.description,
-          schema: e.schema,
-        })),
-      }),
+      () => EVENT_TYPES,
     );
 
     app.get(
       '/api/events',
       {
         schema: {
-          tags: ['events'],
+          tags: [TAG.events],
+          summary: 'List events',
+          description:
+            "The organization's events, newest first: the envelopes its webhooks receive. " +
+            'Filter by type and creation time (`since` included, `until` excluded).',
           querystring: Type.Object(
             {
               ...PageQuery,
@@ -79,7 +99,10 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
             },
             { additionalProperties: false },
           ),
-          response: { 200: PageOf(EventSchema), ...errorResponses },
+          response: {
+            200: withExamples(PageOf(EventSchema), examplePage(eventExample)),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -105,13 +128,18 @@ export function eventRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
       '/api/events/:id',
       {
         schema: {
-          tags: ['events'],
+          tags: [TAG.events],
+          summary: 'Get an event',
+          description: 'The event with the deliveries it created, one per webhook that got it.',
           params: IdParams,
           response: {
-            200: Type.Composite([
-              EventSchema,
-              Type.Object({ deliveries: Type.Array(DeliverySchema) }),
-            ]),
+            200: withExamples(
+              Type.Composite([
+                EventSchema,
+                Type.Object({ deliveries: Type.Array(DeliverySchema) }),
+              ]),
+              eventDetailExample,
+            ),
             ...errorResponses,
           },
         },

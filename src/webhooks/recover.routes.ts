@@ -8,11 +8,24 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { notFound, Problems } from '../errors.js';
 import type { AppDeps } from '../http/deps.js';
-import { ErrorResponse, Nullable, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import {
+  ErrorResponse,
+  Nullable,
+  Timestamp,
+  Uuid,
+  errorResponses,
+  withExamples,
+} from '../http/schemas.js';
 import { toFieldProblems } from '../http/validation.js';
 import { scopeOf } from './deliveries.routes.js';
 import { findRecovery, startRecovery, toRecoveryDto } from './recover.js';
 import { getWebhookInScope } from './webhooks.repository.js';
+import {
+  finishedRecoveryExample,
+  recoverBodyExample,
+  recoveryExample,
+} from './webhooks.examples.js';
 
 const Id = Type.String({ maxLength: 100 });
 const BASES = [
@@ -122,7 +135,8 @@ export function recoveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { clock } = deps;
   return async (app) => {
     for (const base of BASES) {
-      const tags = [base.path.startsWith('/api/surveys') ? 'survey webhooks' : 'webhooks'];
+      const tags = [TAG.recovery];
+      const what = base.path.startsWith('/api/surveys') ? 'a survey webhook' : 'a webhook';
       app.post(
         `${base.path}/recover`,
         {
@@ -136,10 +150,18 @@ export function recoveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           },
           schema: {
             tags,
-            summary: 'Send the webhook again what it missed of a time range',
+            summary: `Recover what ${what} missed in a time range`,
+            description:
+              'Starts a background job: the failed and cancelled deliveries of events in the range ' +
+              'are queued again, and events of the types it subscribes to that it never got are ' +
+              'delivered now. Answers at once (202); follow it with `GET …/recoveries/{recoveryId}`.',
             params: Type.Object(base.params),
-            body: RecoverBody,
-            response: { 202: RecoverySchema, ...errorResponses, 409: ErrorResponse },
+            body: withExamples(RecoverBody, recoverBodyExample),
+            response: {
+              202: withExamples(RecoverySchema, recoveryExample),
+              ...errorResponses,
+              409: ErrorResponse,
+            },
           },
         },
         async (request, reply) => {
@@ -162,8 +184,13 @@ export function recoveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
           config: { adminOnly: true },
           schema: {
             tags,
+            summary: `Get a recovery of ${what}`,
+            description: 'Its status and how many deliveries it has queued so far.',
             params: Type.Object({ ...base.params, recoveryId: Id }),
-            response: { 200: RecoverySchema, ...errorResponses },
+            response: {
+              200: withExamples(RecoverySchema, finishedRecoveryExample),
+              ...errorResponses,
+            },
           },
         },
         async (request) => {

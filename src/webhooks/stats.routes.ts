@@ -8,9 +8,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { iso } from '../clock.js';
 import { HOUR_MS, attemptsPerHour } from '../delivery/queue/stats.js';
 import type { AppDeps } from '../http/deps.js';
-import { Nullable, Timestamp, Uuid, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { Nullable, Timestamp, Uuid, errorResponses, withExamples } from '../http/schemas.js';
 import { scopeOf } from './deliveries.routes.js';
 import { getWebhookInScope } from './webhooks.repository.js';
+import { statsExample } from './webhooks.examples.js';
 
 const Id = Type.String({ maxLength: 100 });
 const BASES = [
@@ -51,7 +53,10 @@ export function webhookStatsRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
         {
           config: { adminOnly: true },
           schema: {
-            tags: [base.path.startsWith('/api/surveys') ? 'survey webhooks' : 'webhooks'],
+            tags: [TAG.stats],
+            summary: base.path.startsWith('/api/surveys')
+              ? 'Get the delivery stats of a survey webhook'
+              : 'Get the delivery stats of a webhook',
             description:
               'Delivery attempts per clock hour (UTC) by outcome, over the last `hours` hours ' +
               '(the current one included), oldest first. Test deliveries are not counted.',
@@ -60,7 +65,7 @@ export function webhookStatsRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
               { hours: Type.Integer({ minimum: 1, maximum: MAX_HOURS, default: 24 }) },
               { additionalProperties: false },
             ),
-            response: { 200: StatsSchema, ...errorResponses },
+            response: { 200: withExamples(StatsSchema, statsExample), ...errorResponses },
           },
         },
         async (request) => {

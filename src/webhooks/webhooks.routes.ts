@@ -12,7 +12,9 @@ import type { Executor } from '../db/schema.js';
 import { authOf } from '../http/auth.js';
 import type { AppDeps } from '../http/deps.js';
 import { PageOf, pageRequest, toPage } from '../http/pagination.js';
-import { ErrorResponse, errorResponses } from '../http/schemas.js';
+import { TAG } from '../http/openapi-tags.js';
+import { examplePage } from '../http/shared.examples.js';
+import { ErrorResponse, NoContent, errorResponses, withExamples } from '../http/schemas.js';
 import { rotateSecret } from './rotation.js';
 import {
   checkCreateBody,
@@ -40,6 +42,15 @@ import {
   patchBodySchema,
   type WebhookKind,
 } from './webhooks.schemas.js';
+import {
+  createWebhookExample,
+  createdWebhookExample,
+  patchWebhookExample,
+  patchedWebhookExample,
+  rotateAnswerExample,
+  rotateBodyExample,
+  webhookExample,
+} from './webhooks.examples.js';
 
 const ParamId = Type.String({ maxLength: 100 });
 
@@ -88,7 +99,10 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
   const { db } = deps.database;
   const { clock } = deps;
   const lockRows = deps.database.dialect.capabilities.concurrentWriters;
-  const tags = [spec.kind === 'ticket' ? 'webhooks' : 'survey webhooks'];
+  const tags = [spec.kind === 'ticket' ? TAG.webhooks : TAG.surveyWebhooks];
+  // Summaries name the kind: both sets show in /docs, under their own tags.
+  const what = spec.kind === 'ticket' ? 'webhook' : 'survey webhook';
+  const example = webhookExample(spec.kind);
   const item = `${spec.base}/:id`;
   const listParams = Type.Object(spec.params);
   const itemParams = Type.Object({ ...spec.params, id: ParamId });
@@ -100,9 +114,14 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
       config,
       schema: {
         tags,
+        summary: `List ${what}s`,
+        description: 'Newest first; `active` filters on whether they are enabled.',
         params: listParams,
         querystring: ListQuery,
-        response: { 200: PageOf(WebhookSchema), ...errorResponses },
+        response: {
+          200: withExamples(PageOf(WebhookSchema), examplePage(example)),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -122,9 +141,17 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
       attachValidation: true,
       schema: {
         tags,
+        summary: `Create a ${what}`,
+        description:
+          'Without `secret`, Hookdesk generates a `whsec_` signing secret and answers it once, ' +
+          'in this 201 only. 409 when the organization already has as many webhooks as allowed.',
         params: listParams,
-        body: createBodySchema(spec.kind),
-        response: { 201: CreatedWebhookSchema, ...errorResponses, 409: ErrorResponse },
+        body: withExamples(createBodySchema(spec.kind), createWebhookExample(spec.kind)),
+        response: {
+          201: withExamples(CreatedWebhookSchema, createdWebhookExample(spec.kind)),
+          ...errorResponses,
+          409: ErrorResponse,
+        },
       },
     },
     async (request, reply) => {
@@ -147,7 +174,13 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
     item,
     {
       config,
-      schema: { tags, params: itemParams, response: { 200: WebhookSchema, ...errorResponses } },
+      schema: {
+        tags,
+        summary: `Get a ${what}`,
+        description: 'Secrets and custom header values are never shown.',
+        params: itemParams,
+        response: { 200: withExamples(WebhookSchema, example), ...errorResponses },
+      },
     },
     async (request) => {
       const scope = await spec.scopeOf(db, request);
@@ -162,9 +195,16 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
       attachValidation: true,
       schema: {
         tags,
+        summary: `Update a ${what}`,
+        description:
+          'Changes only the fields given. Setting `active: true` again re-enables a webhook ' +
+          'disabled after repeated failures and resets its failure count.',
         params: itemParams,
-        body: patchBodySchema(spec.kind),
-        response: { 200: WebhookSchema, ...errorResponses },
+        body: withExamples(patchBodySchema(spec.kind), patchWebhookExample),
+        response: {
+          200: withExamples(WebhookSchema, patchedWebhookExample(spec.kind)),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -188,10 +228,14 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
       },
       schema: {
         tags,
-        summary: 'Rotate the signing secret, keeping the old one signing for an overlap',
+        summary: 'Rotate the signing secret',
+        description:
+          'Replaces the secret; the old one keeps signing deliveries beside the new one for ' +
+          '`overlapHours`, so receivers can switch without dropping any. The new secret is ' +
+          'answered once.',
         params: itemParams,
-        body: RotateBodySchema,
-        response: { 200: RotateAnswerSchema, ...errorResponses },
+        body: withExamples(RotateBodySchema, rotateBodyExample),
+        response: { 200: withExamples(RotateAnswerSchema, rotateAnswerExample), ...errorResponses },
       },
     },
     async (request) => {
@@ -207,9 +251,16 @@ function scopeRoutes(app: App, deps: AppDeps, spec: ScopeSpec, rules: InputRules
     },
   );
 
-  app.delete(item, { config, schema: { tags, params: itemParams } }, async (request, reply) => {
+  const deleteSchema = {
+    tags,
+    summary: `Delete a ${what}`,
+    description: 'Deletes it with its delivery log.',
+    params: itemParams,
+    response: { 204: NoContent, ...errorResponses },
+  };
+  app.delete(item, { config, schema: deleteSchema }, async (request, reply) => {
     const scope = await spec.scopeOf(db, request);
     await db.transaction().execute((trx) => deleteWebhook(trx, scope, param(request, 'id')));
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 }

@@ -16,10 +16,12 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../../http/deps.js';
 import { parseJson } from '../../http/json.js';
-import { ErrorResponse } from '../../http/schemas.js';
+import { TAG } from '../../http/openapi-tags.js';
+import { ErrorResponse, withExamples } from '../../http/schemas.js';
 import { redactedRequest } from '../../logger.js';
 import { findOrganizationSettings, inboundTokenMatches } from '../../orgs/settings.js';
 import { StringEnum } from '../../tickets/inputs.js';
+import { deliveryStatusAnswerExample, deliveryStatusExample } from './email.examples.js';
 import { inboundTokenOf } from './inbound.route.js';
 import type { Limiter } from './rate-limit.js';
 import {
@@ -133,12 +135,19 @@ export function deliveryStatusRoute(
         logSerializers: { req: redactedRequest },
         validatorCompiler: () => () => true,
         schema: {
-          tags: ['incoming webhooks'],
+          tags: [TAG.inboundEmail],
+          summary: 'Report the delivery status of a sent email',
           description:
             'Updates the delivery status of the outbound message with this provider id. Always answers `{ success: true }`; malformed input and unknown ids are logged and change nothing, and a status never moves backwards (`queued < sent < delivered < opened`; `bounced`/`failed` are final except for a later `opened`). Rate limited per source IP and per organization (429).',
           security: [],
-          body: DeliveryStatusBody,
-          response: { 200: Type.Object({ success: Type.Literal(true) }), 429: ErrorResponse },
+          body: withExamples(DeliveryStatusBody, deliveryStatusExample),
+          response: {
+            200: withExamples(
+              Type.Object({ success: Type.Literal(true) }),
+              deliveryStatusAnswerExample,
+            ),
+            429: ErrorResponse,
+          },
         },
         onRequest: async (request, reply) => limits.byIp(request, reply, request.ip),
       },

@@ -11,10 +11,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { AppError, notFound } from '../../errors.js';
 import type { AppDeps } from '../../http/deps.js';
-import { ErrorResponse, Nullable, Uuid, errorResponses } from '../../http/schemas.js';
+import { TAG } from '../../http/openapi-tags.js';
+import { ErrorResponse, Nullable, Uuid, errorResponses, withExamples } from '../../http/schemas.js';
 import { redactedRequest } from '../../logger.js';
 import { findOrganizationSettings, inboundTokenMatches } from '../../orgs/settings.js';
 import { Str, StrOrNull, UUID } from '../../tickets/inputs.js';
+import { inboundEmailAnswerExample, inboundEmailExample } from './email.examples.js';
 import { parseReferences } from './message-ids.js';
 import type { Limiter } from './rate-limit.js';
 import { receiveInboundEmail, type InboundEmail } from './receive.js';
@@ -109,7 +111,8 @@ export function inboundEmailRoute(deps: AppDeps, limits: InboundLimits): Fastify
       {
         logSerializers: { req: redactedRequest },
         schema: {
-          tags: ['incoming webhooks'],
+          tags: [TAG.inboundEmail],
+          summary: 'Receive an inbound email',
           description:
             'Receives one email: joins the ticket its `inReplyTo`/`references` name, or opens one (or drops the mail, per the organization setting). The same `messageId` twice is one message. Public; requires the inbound token once the organization has set one. Rate limited per source IP and per organization (429).',
           security: [],
@@ -117,8 +120,12 @@ export function inboundEmailRoute(deps: AppDeps, limits: InboundLimits): Fastify
             { token: Type.Optional(Type.String({ maxLength: 200 })) },
             { additionalProperties: false },
           ),
-          body: InboundEmailBody,
-          response: { 200: InboundEmailReply, ...errorResponses, 429: ErrorResponse },
+          body: withExamples(InboundEmailBody, inboundEmailExample),
+          response: {
+            200: withExamples(InboundEmailReply, inboundEmailAnswerExample),
+            ...errorResponses,
+            429: ErrorResponse,
+          },
         },
         onRequest: async (request, reply) => limits.byIp(request, reply, request.ip),
         preHandler: async (request, reply) => {

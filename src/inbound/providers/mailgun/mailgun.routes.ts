@@ -28,6 +28,7 @@ import {
   knownChannel,
   missingCredential,
 } from '../channel.js';
+import { acknowledged } from '../ack.schemas.js';
 import { inboundKey } from '../email.js';
 import { readMultipart, type MultipartForm } from '../multipart.js';
 import {
@@ -100,7 +101,7 @@ export function mailgunRoutes(deps: AppDeps): FastifyPluginAsync {
     app.post(
       `${CHANNEL_ROUTE}/mailgun/inbound`,
       {
-        ...callbackRoute('Mailgun inbound route forward (inbound email)'),
+        ...acknowledged(callbackRoute('Mailgun inbound route forward (inbound email)')),
         bodyLimit: INBOUND_EMAIL_LIMIT_BYTES,
         onRequest: [knownChannel(deps, 'mailgun'), rejectJson],
       },
@@ -130,7 +131,7 @@ export function mailgunRoutes(deps: AppDeps): FastifyPluginAsync {
     app.post(
       `${CHANNEL_ROUTE}/mailgun/events`,
       {
-        ...callbackRoute('Mailgun event webhook (delivery statuses)'),
+        ...acknowledged(callbackRoute('Mailgun event webhook (delivery statuses)')),
         onRequest: knownChannel(deps, 'mailgun'),
       },
       async (request, reply) => {

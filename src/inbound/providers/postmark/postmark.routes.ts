@@ -20,6 +20,7 @@ import {
   safeEqual,
   sha256Hex,
 } from '../channel.js';
+import { acknowledged } from '../ack.schemas.js';
 import { inboundKey } from '../email.js';
 import {
   INBOUND_EMAIL_LIMIT_BYTES,
@@ -56,7 +57,7 @@ export function postmarkRoutes(deps: AppDeps): FastifyPluginAsync {
     app.post(
       `${CHANNEL_ROUTE}/postmark/inbound`,
       {
-        ...callbackRoute('Postmark inbound webhook (inbound email)'),
+        ...acknowledged(callbackRoute('Postmark inbound webhook (inbound email)')),
         bodyLimit: INBOUND_EMAIL_LIMIT_BYTES,
         onRequest: checkBasicAuth,
       },
@@ -81,7 +82,7 @@ export function postmarkRoutes(deps: AppDeps): FastifyPluginAsync {
     app.post(
       `${CHANNEL_ROUTE}/postmark/events`,
       {
-        ...callbackRoute('Postmark Delivery / Bounce / Open / Click webhooks'),
+        ...acknowledged(callbackRoute('Postmark Delivery / Bounce / Open / Click webhooks')),
         onRequest: checkBasicAuth,
       },
       async (request, reply) => {

@@ -26,6 +26,7 @@ import {
   missingCredential,
   safeEqual,
 } from '../channel.js';
+import { acknowledged } from '../ack.schemas.js';
 import { inboundKey } from '../email.js';
 import { isMultipartType, readMultipart } from '../multipart.js';
 import {
@@ -71,7 +72,7 @@ export function sendgridRoutes(deps: AppDeps): FastifyPluginAsync {
     app.post(
       `${CHANNEL_ROUTE}/sendgrid/events`,
       {
-        ...callbackRoute('SendGrid signed Event Webhook (delivery statuses)'),
+        ...acknowledged(callbackRoute('SendGrid signed Event Webhook (delivery statuses)')),
         onRequest: knownChannel(deps, 'sendgrid'),
       },
       async (request, reply) => {
@@ -116,7 +117,7 @@ export function sendgridRoutes(deps: AppDeps): FastifyPluginAsync {
     app.post(
       `${CHANNEL_ROUTE}/sendgrid/inbound`,
       {
-        ...callbackRoute('SendGrid Inbound Parse (inbound email)'),
+        ...acknowledged(callbackRoute('SendGrid Inbound Parse (inbound email)')),
         bodyLimit: INBOUND_EMAIL_LIMIT_BYTES,
         onRequest: [checkParseToken, checkMultipart],
       },
