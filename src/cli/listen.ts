@@ -1,24 +1,26 @@
 /**
  * `hookdesk listen`: a tiny standalone webhook receiver for trying Hookdesk
- * out. It prints every POST it receives (event, delivery id, signature
- * verdict, body) and answers `{"received":true}`. It never opens the database
- * nor reads Hookdesk's configuration.
+ * out, like `stripe listen`. It prints every POST it receives (event,
+ * delivery id, the attempt number as this listener counts it, signature
+ * verdict, body) and answers `{"received":true}`, or relays each delivery to
+ * a local app with `--forward-to`. It never opens the database nor reads
+ * Hookdesk's configuration. The request handling is in ./listen/.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidArgumentError } from 'commander';
-import { verifyWebhookSignature } from '../delivery/signature.js';
-
-/** Largest request body read; larger bodies answer 413. */
-const LISTEN_BODY_LIMIT_BYTES = 64 * 1024;
+import { AttemptCounter } from './listen/attempts.js';
+import { handle } from './listen/handle.js';
 
 export interface ListenOptions {
   port: number;
   host: string;
-  /** When set, `X-Webhook-Signature` is checked against it. */
+  /** When set, `X-Webhook-Signature` and `webhook-signature` are checked against it. */
   secret?: string | undefined;
-  /** Status answered to every POST. */
+  /** Status answered to every POST when not forwarding. */
   status: number;
+  /** When set, each POST whose signature passes is relayed to exactly this URL. */
+  forwardTo?: URL | undefined;
   /** Where request blocks are printed (default stdout). */
   out?: NodeJS.WritableStream;
 }
@@ -51,132 +53,41 @@ export function parseSecret(value: string): string {
   return value;
 }
 
-// ---- request handling
-
-type Verdict = 'valid' | 'INVALID' | 'none sent' | 'not checked (no --secret)';
-
-function verdict(secret: string | undefined, body: Buffer, header: string | undefined): Verdict {
-  if (secret === undefined) return 'not checked (no --secret)';
-  if (header === undefined) return 'none sent';
-  return verifyWebhookSignature(secret, body, header) ? 'valid' : 'INVALID';
-}
-
-/** Control characters (other than tab and newline) escaped, so a body cannot drive the terminal. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) =>
-    c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
-
-function describeBody(body: Buffer): string {
-  if (body.length === 0) return '(empty body)';
-  const text = body.toString('utf8');
+export function parseForwardTo(value: string): URL {
+  let url: URL;
   try {
-    return JSON.stringify(JSON.parse(text) as unknown, null, 2);
+    url = new URL(value);
   } catch {
-    return printable(text);
+    url = new URL('invalid:');
   }
-}
-
-function block(req: IncomingMessage, lines: string[]): string {
-  const head = `--- ${new Date().toISOString()}  ${req.method ?? '?'} ${printable(req.url ?? '/')}`;
-  return [head, ...lines].join('\n') + '\n\n';
-}
-
-function answer(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  extra: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...extra,
-  });
-  res.end(text);
-}
-
-function handle(
-  opts: ListenOptions,
-  out: NodeJS.WritableStream,
-  req: IncomingMessage,
-  res: ServerResponse,
-): void {
-  if (req.method === 'GET' || req.method === 'HEAD') {
-    // A liveness answer, so `curl` (and tests) can see the listener is up.
-    answer(res, 200, { listening: true, hint: 'POST webhooks to any path' });
-    return;
-  }
-  if (req.method !== 'POST') {
-    answer(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD, POST' });
-    return;
-  }
-
-  const event = header(req, 'x-webhook-event');
-  const delivery = header(req, 'x-webhook-delivery');
-  const signature = header(req, 'x-webhook-signature');
-  const idLines = [
-    `event: ${printable(event ?? '(none)')}`,
-    `delivery: ${printable(delivery ?? '(none)')}`,
-  ];
-  const tooLarge = (): void => {
-    out.write(
-      block(req, [...idLines, `body: larger than ${LISTEN_BODY_LIMIT_BYTES} bytes, answered 413`]),
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new InvalidArgumentError(
+      'expected an http:// or https:// URL, such as http://127.0.0.1:3000/webhooks.',
     );
-    answer(res, 413, { error: 'payload_too_large' }, { connection: 'close' });
-  };
+  if (url.username !== '' || url.password !== '')
+    throw new InvalidArgumentError('the URL must not contain a user name or password.');
+  return url;
+}
 
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > LISTEN_BODY_LIMIT_BYTES) {
-    tooLarge();
-    req.resume();
-    return;
-  }
-
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let done = false;
-  req.on('data', (chunk: Buffer) => {
-    if (done) return;
-    size += chunk.length;
-    if (size > LISTEN_BODY_LIMIT_BYTES) {
-      done = true;
-      chunks.length = 0;
-      tooLarge();
-      return;
-    }
-    chunks.push(chunk);
-  });
-  req.on('end', () => {
-    if (done) return;
-    done = true;
-    const body = Buffer.concat(chunks);
-    out.write(
-      block(req, [
-        ...idLines,
-        `signature: ${verdict(opts.secret, body, signature)}`,
-        describeBody(body),
-      ]),
-    );
-    answer(res, opts.status, { received: true });
-  });
-  req.on('error', () => {
-    done = true;
-  });
+/** Loopback and wildcard names that reach a listener bound to `host`. */
+function reachesListener(url: URL, host: string, port: number): boolean {
+  const urlPort = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  if (port === 0 || urlPort !== port) return false;
+  const name = url.hostname.replace(/^\[|\]$/g, '');
+  return ['localhost', '127.0.0.1', '::1', '0.0.0.0', '::', host].includes(name);
 }
 
 /** Starts the receiver; resolves once it is listening. */
 function startListener(opts: ListenOptions): Promise<Listener> {
-  const out = opts.out ?? process.stdout;
-  const server = createServer((req, res) => handle(opts, out, req, res));
+  const handlerOptions = {
+    secret: opts.secret,
+    status: opts.status,
+    forwardTo: opts.forwardTo,
+    out: opts.out ?? process.stdout,
+    attempts: new AttemptCounter(),
+    now: Date.now,
+  };
+  const server = createServer((req, res) => handle(handlerOptions, req, res));
   server.requestTimeout = 30_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -198,12 +109,32 @@ function startListener(opts: ListenOptions): Promise<Listener> {
   });
 }
 
+function announce(opts: ListenOptions, listener: Listener): string {
+  const signatures =
+    opts.secret === undefined
+      ? 'signatures not checked (no --secret)'
+      : 'checking X-Webhook-Signature and webhook-signature with the given secret';
+  const answers =
+    opts.forwardTo === undefined
+      ? `answering ${opts.status}`
+      : `forwarding to ${opts.forwardTo.href} and answering what it answers`;
+  return `hookdesk listen: receiving webhooks on ${listener.url}/ (any path), ${answers}; ${signatures}. Ctrl-C stops.\n`;
+}
+
 /**
  * The `hookdesk listen` command: starts the receiver, says where it listens
  * (on stderr; stdout carries only the request blocks) and closes on
  * SIGINT/SIGTERM. A listen failure (port in use…) is one line and exit code 1.
  */
 export async function runListen(opts: ListenOptions): Promise<void> {
+  if (opts.forwardTo !== undefined && reachesListener(opts.forwardTo, opts.host, opts.port)) {
+    // Each request would forward to itself until every one timed out.
+    process.stderr.write(
+      `hookdesk listen: --forward-to ${opts.forwardTo.href} is this listener itself; forward to your app's port.\n`,
+    );
+    process.exitCode = 1;
+    return;
+  }
   let listener: Listener;
   try {
     listener = await startListener(opts);
@@ -221,13 +152,7 @@ export async function runListen(opts: ListenOptions): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  process.stderr.write(
-    `hookdesk listen: receiving webhooks on ${listener.url}/ (any path), answering ${opts.status}; ` +
-      (opts.secret === undefined
-        ? 'signatures not checked (no --secret)'
-        : 'checking X-Webhook-Signature with the given secret') +
-      '. Ctrl-C stops.\n',
-  );
+  process.stderr.write(announce(opts, listener));
   const shutdown = (): void => {
     process.off('SIGINT', shutdown);
     process.off('SIGTERM', shutdown);
