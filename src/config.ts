@@ -88,6 +88,21 @@ export interface Config {
    * PostgreSQL channels cannot be created until it is set)
    */
   readonly encryptionKey: Buffer | undefined;
+  /**
+   * Development mode (`--dev` on `serve`, `api` and `worker`): `egressAllowHttp`
+   * is on and `egressAllow` also holds `DEV_EGRESS_ALLOW`, so webhooks can reach
+   * a receiver on this machine. Refused when NODE_ENV=production. (Default: false)
+   */
+  readonly dev: boolean;
+}
+
+/** What `--dev` adds to HOOKDESK_EGRESS_ALLOW: every loopback address and name, on any port. */
+export const DEV_EGRESS_ALLOW: readonly string[] = ['127.0.0.0/8', '::1', 'localhost'];
+
+/** How the command line changes what the environment says. */
+export interface ConfigOptions {
+  /** `--dev`: see `Config.dev`. (Default: false) */
+  readonly dev?: boolean;
 }
 
 export class ConfigError extends Error {
@@ -207,7 +222,15 @@ const LOG_LEVELS: readonly LogLevel[] = [
 ];
 
 /** Parses and validates configuration. Throws `ConfigError` naming the first bad variable. */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, options: ConfigOptions = {}): Config {
+  const dev = options.dev === true;
+  // A production process must never loosen the SSRF rules by a flag left in a script.
+  if (dev && str(env, 'NODE_ENV') === 'production') {
+    throw new ConfigError(
+      'NODE_ENV',
+      '--dev is refused when NODE_ENV=production: development mode lets webhooks reach plain-HTTP and loopback URLs.',
+    );
+  }
   const port = int(env, 'PORT', 3000, 0, 65535);
   const databaseUrl = str(env, 'DATABASE_URL') ?? 'sqlite:./data/hookdesk.db';
   if (!/^sqlite:.+/.test(databaseUrl) && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -248,8 +271,8 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     publicUrl,
     bootstrapApiKey,
-    egressAllow,
-    egressAllowHttp: bool(env, 'HOOKDESK_EGRESS_ALLOW_HTTP', false),
+    egressAllow: dev ? [...egressAllow, ...DEV_EGRESS_ALLOW] : egressAllow,
+    egressAllowHttp: bool(env, 'HOOKDESK_EGRESS_ALLOW_HTTP', false) || dev,
     egressCaFile,
     deliveryTimeoutMs,
     workerConcurrency: int(env, 'HOOKDESK_WORKER_CONCURRENCY', 32, 1, 1024),
@@ -264,6 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     inboundRateLimit: int(env, 'HOOKDESK_INBOUND_RATE_LIMIT', 600, 1, 1_000_000),
     ...httpSettings(env, deliveryTimeoutMs),
     encryptionKey: encryptionKey(env),
+    dev,
   };
   return Object.freeze(config);
 }

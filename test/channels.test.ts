@@ -6,17 +6,8 @@ import { buildApp } from '../src/cli/app.js';
 import { pino } from 'pino';
 import { REDACT_PATHS } from '../src/logger.js';
 import { forEachDialect, type Harness, type Org } from './support/harness.js';
-import { CHANNEL_ENV, createChannel, pathOf } from './support/channels.js';
+import { CHANNEL_ENV, TWILIO_SMS as TWILIO, createChannel, pathOf } from './support/channels.js';
 
-const TWILIO = {
-  type: 'twilio_sms',
-  name: 'Support SMS',
-  credentials: {
-    accountSid: `AC${'1f'.repeat(16)}`,
-    authToken: 'twilio-auth-token-secret-0001',
-    phoneNumber: '+1 (415) 555-0100',
-  },
-};
 const SENDGRID_KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
   .publicKey.export({ type: 'spki', format: 'der' })
   .toString('base64');

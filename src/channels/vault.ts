@@ -79,6 +79,7 @@ export class CredentialVault {
   }
 
   private resolveKey(): Buffer | null {
+    if (!hasKeySource(this.configuredKey, this.localFile)) return null;
     if (this.configuredKey) return this.configuredKey;
     if (this.localFile === undefined) return null;
     if (this.localFile === ':memory:') return randomBytes(32);
@@ -104,6 +105,18 @@ export function readOrCreateKeyFile(path: string): Buffer {
   const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   if (key.length !== 32) throw new Error(`${path} does not hold a 32-byte base64 key`);
   return key;
+}
+
+/**
+ * Whether channel credentials can be stored at all: a configured key, or a
+ * SQLite database to keep a key file beside. False means PostgreSQL without
+ * HOOKDESK_ENCRYPTION_KEY (channels answer 409; start-up warns).
+ */
+export function hasKeySource(
+  configuredKey: Buffer | undefined,
+  localFile: string | undefined,
+): boolean {
+  return configuredKey !== undefined || localFile !== undefined;
 }
 
 const vaults = new WeakMap<DatabaseHandle, CredentialVault>();

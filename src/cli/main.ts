@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { systemClock } from '../clock.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, type Config, type ConfigOptions } from '../config.js';
 import type { Role } from '../db/schema.js';
 import { StorageError } from '../db/storage-error.js';
 import { createLogger } from '../logger.js';
@@ -13,18 +13,19 @@ import { createOrganization } from '../orgs/organizations.js';
 import { createKeyForOrganization, parseRole, UsageError } from './key.js';
 import { prepareDatabase, type Prepared } from './runtime.js';
 import { VERSION } from '../version.js';
-import { parsePort, parseSecret, parseStatus, runListen } from './listen.js';
-import { runServer } from './server.js';
+import { parseForwardTo, parsePort, parseSecret, parseStatus, runListen } from './listen.js';
+import { runServer, type Roles, type Running, type ServerHooks } from './server.js';
+import { startupBanner } from './banner.js';
 import { StartupError } from './startup-errors.js';
 
-function config(): Config {
+function config(options: ConfigOptions = {}): Config {
   // A .env file in the working directory is read if present; real environment variables win.
   try {
     process.loadEnvFile();
   } catch {
     /* no .env file */
   }
-  return loadConfig(process.env);
+  return loadConfig(process.env, options);
 }
 
 function announceBootstrap(prepared: Prepared): void {
@@ -40,6 +41,31 @@ function announceBootstrap(prepared: Prepared): void {
   process.stderr.write(lines.join('\n') + '\n');
 }
 
+/** Where everything is, printed whatever LOG_LEVEL (src/cli/banner.ts). */
+function announceRunning(cfg: Config, running: Running): void {
+  const lines = startupBanner({
+    version: VERSION,
+    roles: running.roles,
+    config: cfg,
+    port: running.port,
+    localFile: running.database.localFile,
+  });
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+/** `serve`, `api` and `worker`: the roles, and `--dev` (docs/operations.md, "Development mode"). */
+function runRoles(roles: Roles, opts: { dev?: boolean }): Promise<void> {
+  const cfg = config({ dev: opts.dev === true });
+  const hooks: ServerHooks = {
+    onPrepared: announceBootstrap,
+    onRunning: (running) => announceRunning(cfg, running),
+  };
+  return runServer(cfg, roles, hooks);
+}
+
+const DEV_OPTION_HELP =
+  'development mode: webhooks may use plain http:// and reach loopback addresses (127.0.0.0/8, ::1, localhost) on any port; refused when NODE_ENV=production';
+
 const program = new Command()
   .name('hookdesk')
   .description(
@@ -49,18 +75,35 @@ const program = new Command()
 
 program
   .command('serve')
-  .description('Run the HTTP API and the delivery worker in one process (what `npm start` runs).')
-  .action(async () => runServer(config(), { api: true, worker: true }, announceBootstrap));
+  .description(
+    'Run the HTTP API and the delivery worker in one process (what `npm start` runs; `npm run dev` runs it with --dev).',
+  )
+  .option('--dev', DEV_OPTION_HELP)
+  .addHelpText(
+    'after',
+    `
+Once started it prints where the console, /docs and the health checks are and
+which database it uses, whatever LOG_LEVEL.
+
+Example, trying webhooks on one machine (with hookdesk listen in another terminal):
+  hookdesk serve --dev`,
+  )
+  .action(async (opts: { dev?: boolean }) => runRoles({ api: true, worker: true }, opts));
 
 program
   .command('api')
   .description('Run only the HTTP API.')
-  .action(async () => runServer(config(), { api: true, worker: false }, announceBootstrap));
+  .option(
+    '--dev',
+    `${DEV_OPTION_HELP} (checked when webhooks are created; give it to the worker too)`,
+  )
+  .action(async (opts: { dev?: boolean }) => runRoles({ api: true, worker: false }, opts));
 
 program
   .command('worker')
   .description('Run only the background worker (no HTTP listener).')
-  .action(async () => runServer(config(), { api: false, worker: true }, announceBootstrap));
+  .option('--dev', `${DEV_OPTION_HELP} (checked on each delivery; give it to the API too)`)
+  .action(async (opts: { dev?: boolean }) => runRoles({ api: false, worker: true }, opts));
 
 program
   .command('migrate')
@@ -160,33 +203,71 @@ Example:
 program
   .command('listen')
   .description(
-    'Run a small local webhook receiver that prints every POST it gets (event, delivery id, signature verdict, body). Standalone: it opens no database and reads no Hookdesk configuration.',
+    'Run a small local webhook receiver that prints every POST it gets (event, delivery id, attempt number, signature verdict, body), or relays each to your app with --forward-to. Standalone: it opens no database and reads no Hookdesk configuration.',
   )
   .addOption(new Option('--port <port>', 'port to listen on').default(4000).argParser(parsePort))
   .addOption(new Option('--host <host>', 'address to listen on').default('127.0.0.1'))
   .addOption(
-    new Option('--secret <secret>', "the webhook's secret; X-Webhook-Signature is checked with it")
+    new Option(
+      '--secret <secret>',
+      "the webhook's secret; X-Webhook-Signature and webhook-signature are checked with it",
+    )
       .env('HOOKDESK_LISTEN_SECRET')
       .argParser(parseSecret),
   )
   .addOption(
     new Option('--status <code>', 'HTTP status to answer every POST with (200 to 599)')
       .default(200)
-      .argParser(parseStatus),
+      .argParser(parseStatus)
+      .conflicts('forwardTo'),
+  )
+  .addOption(
+    new Option(
+      '--forward-to <url>',
+      'relay each POST to exactly this http(s) URL and answer what it answers',
+    ).argParser(parseForwardTo),
   )
   .addHelpText(
     'after',
     `
 It answers {"received":true} with --status, and 413 to bodies over 64 KiB.
+A non-2xx --status answers a body saying the failure is simulated, to watch
+Hookdesk retry.
+
+Attempt numbers are counted by this listener: Hookdesk sends the same
+delivery id (X-Webhook-Delivery, webhook-id) on every attempt and no attempt
+number, so "attempt: 2 (retry 1; …)" means the second request with that id
+this listener saw since it started (it remembers the last 10,000 ids).
+
+--forward-to relays each POST to exactly the URL given (the path Hookdesk
+posted to is not appended; its query string is dropped): same method, the
+body bytes unchanged, and the headers Hookdesk sent except host,
+content-length, accept-encoding and hop-by-hop headers. The listener then
+answers Hookdesk with the app's status, content type and the first 4 KiB of
+its body, so the delivery log shows what the app said. With --secret a
+request whose signature is missing or INVALID is not forwarded and is
+answered 400; without --secret every request is forwarded unchecked. An app
+that cannot be reached, or does not answer within 10 s, is answered 502.
+--forward-to and --status cannot be used together.
+
 Plain HTTP on loopback, for development: let Hookdesk deliver to it with
+  npm run dev          (hookdesk serve --dev)
+or
   HOOKDESK_EGRESS_ALLOW_HTTP=true HOOKDESK_EGRESS_ALLOW=127.0.0.1:4000 npm start
 and a webhook whose url is http://127.0.0.1:4000/hooks.
 
-Example:
-  hookdesk listen --secret local-test-secret-1234`,
+Examples:
+  hookdesk listen --secret local-test-secret-1234
+  hookdesk listen --secret local-test-secret-1234 --forward-to http://127.0.0.1:8080/webhooks`,
   )
-  .action(async (opts: { port: number; host: string; secret?: string; status: number }) =>
-    runListen(opts),
+  .action(
+    async (opts: {
+      port: number;
+      host: string;
+      secret?: string;
+      status: number;
+      forwardTo?: URL;
+    }) => runListen(opts),
   );
 
 program.parseAsync(process.argv).catch((error: unknown) => {

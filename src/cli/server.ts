@@ -10,6 +10,7 @@
  * to either: one thread's event loop tops out at a few thousand attempts per
  * second (bench/RESULTS.md).
  */
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { systemClock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -32,15 +33,27 @@ export interface Roles {
   worker: boolean;
 }
 
-export async function runServer(
-  config: Config,
-  roles: Roles,
-  onPrepared: (p: Prepared) => void,
-): Promise<void> {
+/** What the process is once every role has started, for the start-up banner. */
+export interface Running {
+  roles: Roles;
+  /** The port the API listens on (the real one when PORT=0); undefined without the API. */
+  port: number | undefined;
+  database: Prepared['database'];
+}
+
+/** Where runServer reports to the terminal (main.ts prints; logs never carry keys). */
+export interface ServerHooks {
+  /** The database is migrated: the first-start API key, if one was made. */
+  onPrepared(p: Prepared): void;
+  /** Every role has started. */
+  onRunning(r: Running): void;
+}
+
+export async function runServer(config: Config, roles: Roles, hooks: ServerHooks): Promise<void> {
   const logger = createLogger(config.logLevel);
   const clock = systemClock;
   const prepared = await prepareDatabase(config, clock, { longRunning: true });
-  onPrepared(prepared);
+  hooks.onPrepared(prepared);
   const { database } = prepared;
   logger.info(
     { database: database.description, migrations: prepared.migrations.applied },
@@ -89,6 +102,7 @@ export async function runServer(
   }
 
   if (stopping) return;
+  const port = app ? (app.server.address() as AddressInfo).port : undefined;
   if (roles.worker) {
     const [first, ...others] = splitSlots(config, config.workerThreads);
     const thread = (threadRoles: BackgroundRoles, slots: Slots) =>
@@ -116,6 +130,7 @@ export async function runServer(
     background = started;
     for (const t of (await started).threads) metrics.addSource(() => t.metrics());
   }
+  if (!stopping) hooks.onRunning({ roles, port, database });
 }
 
 interface Started extends Background {

@@ -45,21 +45,48 @@ const UNREACHABLE = new Set([
   'EHOSTUNREACH',
 ]);
 
-/** The first connection to PostgreSQL failed; `url` is DATABASE_URL. */
-export function databaseStartupError(error: unknown, url: string): unknown {
-  if (!/^postgres(ql)?:\/\//.test(url)) return error;
+/** What a PostgreSQL DATABASE_URL points at, without its password; undefined for anything else. */
+interface PostgresTarget {
+  host: string;
+  port: string;
+  db: string;
+  user: string;
+  /** `postgres://host:port/db`: no credentials, no query (which may carry a password too). */
+  where: string;
+}
+
+function postgresTarget(url: string): PostgresTarget | undefined {
+  if (!/^postgres(ql)?:\/\//.test(url)) return undefined;
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    return error;
+    return undefined;
   }
   const host = u.hostname || 'localhost';
   const port = u.port || '5432';
   const db = decodeURIComponent(u.pathname.replace(/^\//, ''));
   const user = decodeURIComponent(u.username) || 'postgres';
   // Credentials stripped: the password must never reach a terminal or a log.
-  const where = `postgres://${host}:${port}/${db}`;
+  return { host, port, db, user, where: `postgres://${host}:${port}/${db}` };
+}
+
+/**
+ * DATABASE_URL as it may be shown on a terminal: a PostgreSQL URL as
+ * `postgres://user@host:port/db` (no password, no query string), anything
+ * else unchanged.
+ */
+export function printableDatabaseUrl(url: string): string {
+  const target = postgresTarget(url);
+  if (!target) return url;
+  return target.where.replace('postgres://', `postgres://${encodeURIComponent(target.user)}@`);
+}
+
+/** The first connection to PostgreSQL failed; `url` is DATABASE_URL. */
+export function databaseStartupError(error: unknown, url: string): unknown {
+  const target = postgresTarget(url);
+  if (!target) return error;
+  const { host, port, db, user, where } = target;
   const code = codeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   if (code === '3D000')

@@ -12,6 +12,17 @@ export const CHANNEL_ENV = {
   HOOKDESK_PUBLIC_URL: PUBLIC_URL,
 };
 
+/** A Twilio SMS channel's create body, with credentials shaped as Twilio's are. */
+export const TWILIO_SMS = {
+  type: 'twilio_sms',
+  name: 'Support SMS',
+  credentials: {
+    accountSid: `AC${'1f'.repeat(16)}`,
+    authToken: 'twilio-auth-token-secret-0001',
+    phoneNumber: '+1 (415) 555-0100',
+  },
+};
+
 export interface ChannelAnswer {
   id: string;
   type: string;
