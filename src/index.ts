@@ -1,15 +1,11 @@
 /**
- * The `hookdesk` package entry. For now it exports what a webhook receiver
- * needs to check that a request really came from Hookdesk.
- *
- * @example
- * ```ts
- * import { verifyWebhookSignature } from 'hookdesk';
- * // rawBody: the exact bytes received (a Buffer), never re-serialized JSON.
- * if (!verifyWebhookSignature(secret, rawBody, req.headers['x-webhook-signature'])) {
- *   // answer 401 and ignore the request
- * }
- * ```
+ * The `hookdesk` package entry: the server's signing and check of
+ * `X-Webhook-Signature`. This package is private and brings the whole
+ * server, so a receiver installs `@hookdesk/verify` (packages/verify)
+ * instead, which checks both signatures with `node:crypto` only
+ * (docs/webhooks.md, "Verifying signatures"). The signing stays here, in
+ * src/delivery/signature.ts: test/verify-package.test.ts holds the package
+ * to what it signs and to this `verifyWebhookSignature`.
  */
 
 /**
