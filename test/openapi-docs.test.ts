@@ -1,18 +1,32 @@
 /**
  * /docs teaches: every operation of the OpenAPI document has a summary and a
- * declared tag, every JSON request body and every answer with a body has an
+ * declared tag, every request body and every answer with a body has an
  * example, each example is valid against its own schema, and the tags come in
  * reading order (webhooks first, the email RPC endpoints after the help desk).
+ * The provider callbacks' examples (their providers' own formats) are posted
+ * to the live routes: refused for their placeholder credentials, never for
+ * their shape, and accepted with the documented answer once really signed.
  */
+import { createHmac, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { getExpectedTwilioSignature } from 'twilio/lib/webhooks/webhooks.js';
 import { expect, it } from 'vitest';
 import { OPENAPI_TAGS, TAG } from '../src/http/openapi-tags.js';
+import { CALLBACK_EXAMPLES } from '../src/inbound/providers/callback-examples.js';
 import { RUN_BROWSER_TESTS, launchChromium } from './support/browser.js';
-import { forEachDialect } from './support/harness.js';
+import {
+  CHANNEL_ENV,
+  PUBLIC_URL,
+  TWILIO_SMS,
+  counts,
+  createChannel,
+  multipart,
+} from './support/channels.js';
+import { forEachDialect, type Harness, type Org } from './support/harness.js';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -22,10 +36,17 @@ interface Media {
   example?: unknown;
   examples?: Record<string, { value: unknown }>;
 }
+interface Parameter {
+  name: string;
+  in: string;
+  example?: unknown;
+}
 interface Operation {
   summary?: string;
+  description?: string;
   tags?: string[];
-  requestBody?: { content: Record<string, Media> };
+  parameters?: Parameter[];
+  requestBody?: { description?: string; content: Record<string, Media> };
   responses: Record<string, { content?: Record<string, Media> }>;
 }
 interface Doc {
@@ -63,6 +84,188 @@ function documentedBodies(name: string, op: Operation): { what: string; media: M
     }
   }
   return out;
+}
+
+/** The media types providers post. */
+const PROVIDER_TYPES = new Set([
+  'application/json',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+]);
+
+/** One documented request of a provider callback, as the provider would send it. */
+interface CallbackRequest {
+  what: string;
+  method: 'GET' | 'POST';
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  type?: string;
+  example?: unknown;
+}
+
+/** Every documented request of a provider callback: each content type, each example. */
+function callbackRequests(name: string, op: Operation): CallbackRequest[] {
+  const [method, path = ''] = name.split(' ') as ['GET' | 'POST', string];
+  const params = (where: string) =>
+    Object.fromEntries(
+      (op.parameters ?? []).filter((p) => p.in === where).map((p) => [p.name, String(p.example)]),
+    );
+  const base = { method, path, query: params('query'), headers: params('header') };
+  const bodies = Object.entries(op.requestBody?.content ?? {}).flatMap(([type, media]) =>
+    examplesOf(media).map((example, n) => ({ what: `${name} ${type} #${n}`, type, example })),
+  );
+  return bodies.length === 0 ? [{ what: name, ...base }] : bodies.map((b) => ({ ...base, ...b }));
+}
+
+/** The request body as the provider encodes it. */
+function encode(
+  type: string,
+  example: unknown,
+): { payload: string; headers: Record<string, string> } {
+  if (type === 'multipart/form-data') return multipart(example as Record<string, string>);
+  if (type === 'application/x-www-form-urlencoded') {
+    const payload = new URLSearchParams(example as Record<string, string>).toString();
+    return { payload, headers: { 'content-type': type } };
+  }
+  return { payload: JSON.stringify(example), headers: { 'content-type': type } };
+}
+
+async function send(
+  h: Harness,
+  routeKey: string,
+  req: CallbackRequest,
+  extra: Partial<CallbackRequest> = {},
+) {
+  const r = { ...req, ...extra };
+  const body = r.type ? encode(r.type, r.example) : { payload: undefined, headers: {} };
+  const url = `${r.path.replace('{routeKey}', routeKey)}?${new URLSearchParams(r.query).toString()}`;
+  return h.request({
+    method: r.method,
+    url: url.endsWith('?') ? url.slice(0, -1) : url,
+    headers: { ...r.headers, ...body.headers },
+    payload: body.payload,
+  });
+}
+
+/** Credentials of the channels the callback examples are posted to. */
+const CREDENTIALS = {
+  twilioAuthToken: TWILIO_SMS.credentials.authToken,
+  metaAppSecret: 'meta-app-secret-for-docs-test',
+  metaVerifyToken: 'meta-verify-token-for-docs-test',
+  mailgunSigningKey: 'mailgun-signing-key-for-docs-test',
+  sendgridParseToken: 'sendgrid-parse-token-for-docs-test',
+  sendgridKeys: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }),
+};
+
+interface CallbackChannels {
+  /** routeKey by provider path segment (`twilio`, `meta`, …). */
+  routeKeys: Record<string, string>;
+  /** `authorization` header of the Postmark channel's Basic credentials. */
+  postmarkAuth: string;
+}
+
+async function callbackChannels(h: Harness, org: Org): Promise<CallbackChannels> {
+  const created = {
+    twilio: await createChannel(h, org, TWILIO_SMS),
+    meta: await createChannel(h, org, {
+      type: 'meta_whatsapp',
+      credentials: {
+        appSecret: CREDENTIALS.metaAppSecret,
+        verifyToken: CREDENTIALS.metaVerifyToken,
+        // The example's phone number id, so its message is stored rather than skipped.
+        phoneNumberId: '100000000000002',
+      },
+    }),
+    sendgrid: await createChannel(h, org, {
+      type: 'sendgrid',
+      credentials: {
+        eventWebhookPublicKey: CREDENTIALS.sendgridKeys.publicKey
+          .export({ type: 'spki', format: 'der' })
+          .toString('base64'),
+        inboundParseToken: CREDENTIALS.sendgridParseToken,
+      },
+    }),
+    mailgun: await createChannel(h, org, {
+      type: 'mailgun',
+      credentials: { signingKey: CREDENTIALS.mailgunSigningKey },
+    }),
+    postmark: await createChannel(h, org, { type: 'postmark' }),
+  };
+  const routeKeys = Object.fromEntries(
+    Object.entries(created).map(([provider, channel]) => {
+      const url = Object.values(channel.callbackUrls)[0]!;
+      return [provider, /\/channels\/([^/]+)\//.exec(new URL(url).pathname)![1]!];
+    }),
+  );
+  const postmark = new URL(created.postmark.callbackUrls.inbound!);
+  const basic = `${decodeURIComponent(postmark.username)}:${decodeURIComponent(postmark.password)}`;
+  return { routeKeys, postmarkAuth: `Basic ${Buffer.from(basic).toString('base64')}` };
+}
+
+function routeKeyOf(channels: CallbackChannels, path: string): string {
+  const provider = /\{routeKey\}\/([a-z]+)\//.exec(path)?.[1] ?? '';
+  const key = channels.routeKeys[provider];
+  if (!key) throw new Error(`no channel for ${path}`);
+  return key;
+}
+
+/** The documented request with the channel's real credential in place of the placeholder. */
+function signed(
+  req: CallbackRequest,
+  url: string,
+  channels: CallbackChannels,
+  now: number,
+  token: string,
+): Partial<CallbackRequest> {
+  const body = () => (req.type ? encode(req.type, req.example).payload : '');
+  if (url.includes('/twilio/')) {
+    const params = req.example as Record<string, string>;
+    const signature = getExpectedTwilioSignature(
+      CREDENTIALS.twilioAuthToken,
+      `${PUBLIC_URL}${url}`,
+      params,
+    );
+    return { headers: { 'X-Twilio-Signature': signature } };
+  }
+  if (url.includes('/meta/') && req.method === 'GET') {
+    return { query: { ...req.query, 'hub.verify_token': CREDENTIALS.metaVerifyToken } };
+  }
+  if (url.includes('/meta/')) {
+    const hex = createHmac('sha256', CREDENTIALS.metaAppSecret).update(body()).digest('hex');
+    return { headers: { 'X-Hub-Signature-256': `sha256=${hex}` } };
+  }
+  if (url.endsWith('/sendgrid/events')) {
+    const timestamp = String(now);
+    const signature = sign(
+      'sha256',
+      Buffer.concat([Buffer.from(timestamp), Buffer.from(body())]),
+      CREDENTIALS.sendgridKeys.privateKey,
+    ).toString('base64');
+    return {
+      headers: {
+        'X-Twilio-Email-Event-Webhook-Signature': signature,
+        'X-Twilio-Email-Event-Webhook-Timestamp': timestamp,
+      },
+    };
+  }
+  if (url.endsWith('/sendgrid/inbound'))
+    return { query: { token: CREDENTIALS.sendgridParseToken } };
+  if (url.includes('/mailgun/')) {
+    // The signature fields travel in the body: the example's placeholders are replaced.
+    const fields = {
+      timestamp: String(now),
+      token,
+      signature: createHmac('sha256', CREDENTIALS.mailgunSigningKey)
+        .update(`${now}${token}`)
+        .digest('hex'),
+    };
+    const example = req.example as Record<string, unknown>;
+    return url.endsWith('/events')
+      ? { example: { ...example, signature: fields } }
+      : { example: { ...example, ...fields } };
+  }
+  return { headers: { authorization: channels.postmarkAuth } };
 }
 
 forEachDialect('OpenAPI document and /docs', (h) => {
@@ -115,18 +318,58 @@ forEachDialect('OpenAPI document and /docs', (h) => {
       for (const { what, media } of documentedBodies(name, op)) {
         if (examplesOf(media).length === 0) problems.push(`${what}: no example`);
       }
+      // Provider callbacks always post a body (the API's bodiless action POSTs, like
+      // `…/retry` and `…/test`, have none to document).
+      const callback = op.tags?.includes(TAG.providerCallbacks);
+      if (callback && name.startsWith('POST ') && !op.requestBody) {
+        problems.push(`${name}: no request body`);
+      }
       const success = Object.entries(op.responses).filter(([status]) => status.startsWith('2'));
       if (success.length === 0) problems.push(`${name}: no 2xx answer documented`);
       // An answer without a body needs no example: a 204, or a provider callback
-      // (those answer in the provider's own terms, see docs/providers.md).
+      // documented as answering an empty 200 (Twilio's status callback, Meta's POST).
       const bodiless = success.filter(([, response]) => !response.content);
       for (const [status] of bodiless) {
-        if (status !== '204' && !op.tags?.includes(TAG.providerCallbacks)) {
+        const empty = status === '200' && CALLBACK_EXAMPLES[name]?.answer === 'empty';
+        if (status !== '204' && !empty) {
           problems.push(`${name}: ${status} documented without a body`);
         }
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('documents every provider callback in its provider’s own format', async () => {
+    const doc = await openapi();
+    const callbacks = operations(doc).filter(({ op }) => op.tags?.includes(TAG.providerCallbacks));
+    expect(callbacks.length).toBe(10);
+    // Every callback has its entry, and every entry names an operation of the document.
+    expect(callbacks.map((c) => c.name).sort()).toEqual(Object.keys(CALLBACK_EXAMPLES).sort());
+    const problems: string[] = [];
+    for (const { name, op } of callbacks) {
+      // How the request is authenticated: on the body of a POST, on the GET itself.
+      const said = name.startsWith('POST ') ? op.requestBody?.description : op.description;
+      if (!said?.includes('docs/providers.md'))
+        problems.push(`${name}: no word on its credentials`);
+      for (const type of Object.keys(op.requestBody?.content ?? {})) {
+        if (!PROVIDER_TYPES.has(type)) problems.push(`${name}: request content type ${type}`);
+      }
+      // Parameters the provider sends carry an example too (hub.*, signature headers).
+      for (const p of op.parameters ?? []) {
+        if (p.in !== 'path' && p.example === undefined) {
+          problems.push(`${name}: ${p.name} has no example`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    // The answers that are not JSON, in their real content types.
+    const path = (kind: string) => doc.paths[`/api/rpc/channels/{routeKey}/${kind}`];
+    const twiml = path('twilio/inbound')?.post?.responses['200']?.content;
+    expect(Object.keys(twiml ?? {})).toEqual(['text/xml']);
+    const verification = path('meta/webhook')?.get;
+    expect(Object.keys(verification?.responses['200']?.content ?? {})).toEqual(['text/plain']);
+    const hub = verification?.parameters?.filter((p) => p.in === 'query').map((p) => p.name);
+    expect(hub?.sort()).toEqual(['hub.challenge', 'hub.mode', 'hub.verify_token']);
   });
 
   it('has every example valid against its own schema', async () => {
@@ -135,9 +378,14 @@ forEachDialect('OpenAPI document and /docs', (h) => {
     addFormats(ajv);
     const problems: string[] = [];
     let checked = 0;
+    let checkedCallbacks = 0;
     for (const { name, op } of operations(doc)) {
       for (const { what, media } of documentedBodies(name, op)) {
-        if (!media.schema) continue;
+        if (!media.schema) {
+          problems.push(`${what}: no schema`);
+          continue;
+        }
+        if (op.tags?.includes(TAG.providerCallbacks)) checkedCallbacks += examplesOf(media).length;
         // Components ride along so that `#/components/...` references resolve.
         const validate = ajv.compile({ ...media.schema, components: doc.components ?? {} });
         for (const example of examplesOf(media)) {
@@ -150,6 +398,8 @@ forEachDialect('OpenAPI document and /docs', (h) => {
     }
     expect(problems).toEqual([]);
     expect(checked).toBeGreaterThan(80);
+    // The provider callbacks' examples were among them: each request and non-JSON answer.
+    expect(checkedCallbacks).toBeGreaterThanOrEqual(14);
   });
 
   it('catches an example that does not fit its schema', () => {
@@ -240,3 +490,70 @@ forEachDialect('OpenAPI document and /docs', (h) => {
     },
   );
 });
+
+// The examples as requests: the routes read each provider's own body (they validate none).
+forEachDialect(
+  'Provider callback examples on the live routes',
+  (h) => {
+    const openapi = async (): Promise<Doc> => {
+      const res = await h.request({ method: 'GET', url: '/openapi.json' });
+      expect(res.statusCode).toBe(200);
+      const doc: Doc = res.json();
+      return doc;
+    };
+
+    it('posts each provider callback example to its live route: refused for its credentials, never its shape', async () => {
+      const doc = await openapi();
+      const org = await h.createOrg();
+      const keys = await callbackChannels(h, org);
+      const requests = operations(doc)
+        .filter(({ op }) => op.tags?.includes(TAG.providerCallbacks))
+        .flatMap(({ name, op }) => callbackRequests(name, op));
+      expect(requests.length).toBe(12);
+      for (const req of requests) {
+        // As documented, with placeholder credentials: refused for those (401/403), as the
+        // provider docs say. Where the check comes after the body is read (Twilio, Meta's
+        // POST, SendGrid events, Mailgun), a body schema would have answered 400 first.
+        const res = await send(h, routeKeyOf(keys, req.path), req);
+        expect([401, 403], `${req.what}: ${res.body}`).toContain(res.statusCode);
+        expect(['unauthorized', 'forbidden']).toContain(res.json().error.code);
+      }
+    });
+
+    it('accepts each provider callback example once really signed, with the documented answer', async () => {
+      const doc = await openapi();
+      const org = await h.createOrg();
+      const keys = await callbackChannels(h, org);
+      const before = await counts(h, org.organizationId);
+      let token = 0;
+      const now = Math.floor(h.clock.now() / 1000);
+      const callbacks = operations(doc).filter(({ op }) =>
+        op.tags?.includes(TAG.providerCallbacks),
+      );
+      for (const { name, op } of callbacks) {
+        for (const req of callbackRequests(name, op)) {
+          const routeKey = routeKeyOf(keys, req.path);
+          const url = req.path.replace('{routeKey}', routeKey);
+          const extra = signed(req, url, keys, now, `example-token-${(token += 1)}`);
+          const res = await send(h, routeKey, req, extra);
+          expect(res.statusCode, `${req.what}: ${res.body}`).toBe(200);
+          const documented = op.responses['200']?.content ?? {};
+          const [type, media] = Object.entries(documented)[0] ?? [];
+          if (!type || !media) {
+            expect(res.body, req.what).toBe('');
+          } else if (type === 'application/json') {
+            expect(res.json(), req.what).toEqual(examplesOf(media)[0]);
+          } else {
+            expect(res.headers['content-type'], req.what).toContain(type);
+            expect(res.body, req.what).toBe(examplesOf(media)[0]);
+          }
+        }
+      }
+      // The inbound examples are real messages: Twilio, Meta, SendGrid, Mailgun (once for both
+      // encodings: the same Message-ID) and Postmark each stored one.
+      const after = await counts(h, org.organizationId);
+      expect(after.messages - before.messages).toBe(5);
+    });
+  },
+  CHANNEL_ENV,
+);

@@ -15,6 +15,7 @@ import { channelRoutes } from '../channels/channels.routes.js';
 import { contactRoutes } from '../contacts/contacts.routes.js';
 import { eventRoutes } from '../webhooks/events.routes.js';
 import { emailRoutes } from '../inbound/email/email.routes.js';
+import { withCallbackExamples } from '../inbound/providers/callback-examples.js';
 import { installFailureLimits } from '../inbound/providers/failure-limit.js';
 import { mailgunRoutes } from '../inbound/providers/mailgun/mailgun.routes.js';
 import { metaRoutes } from '../inbound/providers/meta/meta.routes.js';
@@ -71,6 +72,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // In reading order: webhooks first, the public RPC endpoints near the end.
       tags: OPENAPI_TAGS,
     },
+    // The provider callbacks' own request formats, for /docs only: their routes validate no body.
+    transformObject: (doc) =>
+      'openapiObject' in doc ? withCallbackExamples(doc.openapiObject) : doc.swaggerObject,
   });
   // No tagsSorter: /docs lists the tags in the document's order, not alphabetically.
   await app.register(swaggerUi, { routePrefix: '/docs' });
