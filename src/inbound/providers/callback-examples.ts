@@ -260,6 +260,10 @@ const MAILGUN_EVENT = {
 
 // ---- Postmark ----
 
+/** Both Postmark callbacks: Postmark signs nothing; the channel's credentials ride in the URL. */
+const POSTMARK_AUTH =
+  "Not signed by Postmark: authenticated by the channel's HTTP Basic credentials in the URL.";
+
 const POSTMARK_INBOUND = {
   From: 'pat@example.com',
   FromName: 'Pat Doe',
@@ -470,7 +474,7 @@ export const CALLBACK_EXAMPLES: Readonly<Record<string, CallbackDoc>> = {
     },
   },
   [`POST ${ROUTE}/postmark/inbound`]: {
-    auth: "Not signed by Postmark: authenticated by the channel's HTTP Basic credentials in the URL.",
+    auth: POSTMARK_AUTH,
     request: {
       contentTypes: ['application/json'],
       media: {
@@ -496,7 +500,7 @@ export const CALLBACK_EXAMPLES: Readonly<Record<string, CallbackDoc>> = {
     },
   },
   [`POST ${ROUTE}/postmark/events`]: {
-    auth: "Not signed by Postmark: authenticated by the channel's HTTP Basic credentials in the URL.",
+    auth: POSTMARK_AUTH,
     request: {
       contentTypes: ['application/json'],
       media: {
