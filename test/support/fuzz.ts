@@ -22,6 +22,7 @@ import { createDeliveryContext } from '../../src/delivery/context.js';
 import { DETAIL_CODES, ERRORS } from '../../src/errors.js';
 import { SURVEY_EVENT_TYPES, TICKET_EVENT_TYPES } from '../../src/events/catalog.js';
 import { buildApp } from '../../src/cli/app.js';
+import { DOCUMENTATION_ONLY } from '../../src/inbound/providers/callback-examples.js';
 import { newId } from '../../src/ids.js';
 import { createLogger } from '../../src/logger.js';
 import type { Harness, Org } from './harness.js';
@@ -645,13 +646,18 @@ export async function discoverRoutes(h: Harness): Promise<Route[]> {
         ...(item.parameters ?? []),
         ...(op.parameters ?? []),
       ];
-      const bodySchema = op.requestBody?.content?.['application/json']?.schema;
+      // A provider callback's body is described for readers but parsed by the
+      // route in the provider's terms: not a body the contract validates.
+      const validated = op.requestBody !== undefined && !op.requestBody[DOCUMENTATION_ONLY];
+      const bodySchema = validated
+        ? op.requestBody.content?.['application/json']?.schema
+        : undefined;
       routes.push({
         method: method.toUpperCase(),
         path,
         params: [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!),
         query: parameters.filter((p) => p.in === 'query').map((p) => p.name),
-        hasBody: op.requestBody !== undefined,
+        hasBody: validated,
         public: Array.isArray(op.security) && op.security.length === 0,
         bodySchema,
       });

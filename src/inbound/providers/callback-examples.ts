@@ -39,6 +39,8 @@ export interface CallbackDoc {
 }
 
 const SEE_DOCS = 'See docs/providers.md.';
+/** The OpenAPI extension on a request body that is described but not validated by its route. */
+export const DOCUMENTATION_ONLY = 'x-hookdesk-documentation-only';
 const ROUTE = '/api/rpc/channels/{routeKey}';
 
 const string = { type: 'string' };
@@ -550,6 +552,9 @@ export function withCallbackExamples<T extends { paths?: unknown }>(doc: T): T {
       const { contentTypes, media } = callback.request;
       op.requestBody = {
         required: true,
+        // Tells tools reading the document (our bad-input fuzzer among them)
+        // that the route does not validate this body against the schema.
+        [DOCUMENTATION_ONLY]: true,
         description: `${callback.auth} ${SEE_DOCS}`,
         content: Object.fromEntries(contentTypes.map((type) => [type, media])),
       };
