@@ -42,10 +42,19 @@ import {
 } from './webhooks.examples.js';
 import { getSurveyScope, getWebhookInScope, type WebhookScope } from './webhooks.repository.js';
 
-const Id = Type.String({ maxLength: 100 });
-const BASES = [
-  { path: '/api/webhooks/:id', params: { id: Id } },
-  { path: '/api/surveys/:surveyId/webhooks/:id', params: { surveyId: Id, id: Id } },
+/** A path parameter holding an id. */
+export const Id = Type.String({ maxLength: 100 });
+/**
+ * The two places a webhook's sub-resources live (deliveries, stats, recoveries):
+ * under the organization's webhooks and under a survey's, with how summaries name it.
+ */
+export const WEBHOOK_BASES = [
+  { path: '/api/webhooks/:id', params: { id: Id }, what: 'a webhook' },
+  {
+    path: '/api/surveys/:surveyId/webhooks/:id',
+    params: { surveyId: Id, id: Id },
+    what: 'a survey webhook',
+  },
 ] as const;
 
 /** The scope of a webhook route: the organization's, or the survey's named by `:surveyId`. */
@@ -65,9 +74,9 @@ export function deliveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { db } = deps.database;
   const { clock } = deps;
   return async (app) => {
-    for (const base of BASES) {
+    for (const base of WEBHOOK_BASES) {
       const tags = [TAG.deliveries];
-      const what = base.path.startsWith('/api/surveys') ? 'a survey webhook' : 'a webhook';
+      const { what } = base;
       app.get(
         `${base.path}/deliveries`,
         {

@@ -18,7 +18,7 @@ import {
   withExamples,
 } from '../http/schemas.js';
 import { toFieldProblems } from '../http/validation.js';
-import { scopeOf } from './deliveries.routes.js';
+import { Id, WEBHOOK_BASES, scopeOf } from './deliveries.routes.js';
 import { findRecovery, startRecovery, toRecoveryDto } from './recover.js';
 import { getWebhookInScope } from './webhooks.repository.js';
 import {
@@ -26,12 +26,6 @@ import {
   recoverBodyExample,
   recoveryExample,
 } from './webhooks.examples.js';
-
-const Id = Type.String({ maxLength: 100 });
-const BASES = [
-  { path: '/api/webhooks/:id', params: { id: Id } },
-  { path: '/api/surveys/:surveyId/webhooks/:id', params: { surveyId: Id, id: Id } },
-] as const;
 
 const DAY_MS = 86_400_000;
 /** How far in the future `until` may be: clocks of client and server differ a little. */
@@ -134,9 +128,9 @@ export function recoveryRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { db } = deps.database;
   const { clock } = deps;
   return async (app) => {
-    for (const base of BASES) {
+    for (const base of WEBHOOK_BASES) {
       const tags = [TAG.recovery];
-      const what = base.path.startsWith('/api/surveys') ? 'a survey webhook' : 'a webhook';
+      const { what } = base;
       app.post(
         `${base.path}/recover`,
         {

@@ -10,15 +10,10 @@ import { HOUR_MS, attemptsPerHour } from '../delivery/queue/stats.js';
 import type { AppDeps } from '../http/deps.js';
 import { TAG } from '../http/openapi-tags.js';
 import { Nullable, Timestamp, Uuid, errorResponses, withExamples } from '../http/schemas.js';
-import { scopeOf } from './deliveries.routes.js';
+import { WEBHOOK_BASES, scopeOf } from './deliveries.routes.js';
 import { getWebhookInScope } from './webhooks.repository.js';
 import { statsExample } from './webhooks.examples.js';
 
-const Id = Type.String({ maxLength: 100 });
-const BASES = [
-  { path: '/api/webhooks/:id', params: { id: Id } },
-  { path: '/api/surveys/:surveyId/webhooks/:id', params: { surveyId: Id, id: Id } },
-] as const;
 const MAX_HOURS = 168;
 
 const Counts = {
@@ -47,16 +42,14 @@ const StatsSchema = Type.Object({
 export function webhookStatsRoutes(deps: AppDeps): FastifyPluginAsyncTypebox {
   const { db } = deps.database;
   return async (app) => {
-    for (const base of BASES) {
+    for (const base of WEBHOOK_BASES) {
       app.get(
         `${base.path}/stats`,
         {
           config: { adminOnly: true },
           schema: {
             tags: [TAG.stats],
-            summary: base.path.startsWith('/api/surveys')
-              ? 'Get the delivery stats of a survey webhook'
-              : 'Get the delivery stats of a webhook',
+            summary: `Get the delivery stats of ${base.what}`,
             description:
               'Delivery attempts per clock hour (UTC) by outcome, over the last `hours` hours ' +
               '(the current one included), oldest first. Test deliveries are not counted.',
