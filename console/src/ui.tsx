@@ -90,6 +90,63 @@ export function Alert({
  * A rejected form: the API's message, and the problems no field of the form
  * shows under itself (each field shows its own with `problemsOf`).
  */
+/**
+ * A panel opened from a webhook's row (rotate a secret, recover a range): a
+ * titled region with a Close button. Opened from a row further down, it takes
+ * focus on its title, which brings it into view and screen readers to it.
+ */
+export function RowPanel({
+  id,
+  title,
+  onClose,
+  children,
+}: {
+  id: string;
+  title: ComponentChildren;
+  onClose: () => void;
+  children: ComponentChildren;
+}) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []);
+  return (
+    <section class="panel" aria-labelledby={id}>
+      <div class="page-head">
+        <h2 id={id} tabIndex={-1} ref={heading}>
+          {title}
+        </h2>
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      {children}
+    </section>
+  );
+}
+
+/** A panel form's buttons: submit (its label while busy) and Cancel. */
+export function PanelActions({
+  label,
+  busyLabel,
+  busy,
+  onCancel,
+}: {
+  label: string;
+  busyLabel: string;
+  busy: boolean;
+  onCancel: () => void;
+}) {
+  return (
+    <div class="actions">
+      <button type="submit" class="primary" disabled={busy}>
+        {busy ? busyLabel : label}
+      </button>
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 export function FormError({ message, problems }: { message: string; problems: FieldProblem[] }) {
   return (
     <Alert>

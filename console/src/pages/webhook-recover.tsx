@@ -6,12 +6,20 @@
  * so this panel reads the recovery again every second until it is done or
  * failed.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, errorText, webhookPath, type Recovery, type Webhook } from '../api.js';
 import { dateTime, fromLocalInput, toLocalInput } from '../format.js';
 import { useFormSend } from '../forms.js';
 import { Link } from '../router.js';
-import { Alert, FormError, TextField, problemsOf, useInterval } from '../ui.js';
+import {
+  Alert,
+  FormError,
+  PanelActions,
+  RowPanel,
+  TextField,
+  problemsOf,
+  useInterval,
+} from '../ui.js';
 
 /** The range filled in: the last day, the usual "what did it miss" after an outage. */
 const DEFAULT_RANGE_MS = 86_400_000;
@@ -25,9 +33,6 @@ export function RecoverPanel({ hook, onClose }: { hook: Webhook; onClose: () => 
   const { problems, setProblems, error, setError, busy, send } = useFormSend();
   const [recovery, setRecovery] = useState<Recovery | null>(null);
   const [pollError, setPollError] = useState<string | null>(null);
-  const title = useRef<HTMLHeadingElement>(null);
-  // Opened from a row further down: bring the panel into view, and screen readers to it.
-  useEffect(() => title.current?.focus(), []);
 
   // One read at a time: a slow answer is not overtaken by the next tick's.
   const reading = useRef(false);
@@ -64,15 +69,7 @@ export function RecoverPanel({ hook, onClose }: { hook: Webhook; onClose: () => 
 
   const other = problems.filter((p) => !['since', 'until'].includes(p.field));
   return (
-    <section class="panel" aria-labelledby="recover-title">
-      <div class="page-head">
-        <h2 id="recover-title" tabIndex={-1} ref={title}>
-          Recover missed events for {hook.name}
-        </h2>
-        <button type="button" onClick={onClose}>
-          Close
-        </button>
-      </div>
+    <RowPanel id="recover-title" title={`Recover missed events for ${hook.name}`} onClose={onClose}>
       {recovery ? (
         <Progress
           hook={hook}
@@ -116,18 +113,11 @@ export function RecoverPanel({ hook, onClose }: { hook: Webhook; onClose: () => 
                 onValue={setUntil}
               />
             </div>
-            <div class="actions">
-              <button type="submit" class="primary" disabled={busy}>
-                {busy ? 'Starting…' : 'Recover'}
-              </button>
-              <button type="button" onClick={onClose}>
-                Cancel
-              </button>
-            </div>
+            <PanelActions label="Recover" busyLabel="Starting…" busy={busy} onCancel={onClose} />
           </form>
         </>
       )}
-    </section>
+    </RowPanel>
   );
 }
 

@@ -6,11 +6,19 @@
  * keeps it in its own state only, so closing the panel or leaving the page
  * forgets it.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, webhookPath, type RotatedSecret, type Webhook } from '../api.js';
 import { dateTime } from '../format.js';
 import { useFormSend } from '../forms.js';
-import { Alert, CopyButton, FormError, TextField, problemsOf } from '../ui.js';
+import {
+  Alert,
+  CopyButton,
+  FormError,
+  PanelActions,
+  RowPanel,
+  TextField,
+  problemsOf,
+} from '../ui.js';
 import { parseNumber } from './webhook-input.js';
 
 /**
@@ -32,9 +40,6 @@ export function RotatePanel({
   const [overlap, setOverlap] = useState(DEFAULT_OVERLAP_HOURS);
   const { problems, setProblems, error, setError, busy, send } = useFormSend();
   const [done, setDone] = useState<{ answer: RotatedSecret; hadSecret: boolean } | null>(null);
-  const title = useRef<HTMLHeadingElement>(null);
-  // Opened from a row further down: bring the panel into view, and screen readers to it.
-  useEffect(() => title.current?.focus(), []);
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -54,15 +59,7 @@ export function RotatePanel({
 
   const other = problems.filter((p) => !['secret', 'overlapHours'].includes(p.field));
   return (
-    <section class="panel" aria-labelledby="rotate-title">
-      <div class="page-head">
-        <h2 id="rotate-title" tabIndex={-1} ref={title}>
-          Rotate the secret of {hook.name}
-        </h2>
-        <button type="button" onClick={onClose}>
-          Close
-        </button>
-      </div>
+    <RowPanel id="rotate-title" title={`Rotate the secret of ${hook.name}`} onClose={onClose}>
       {done ? (
         <NewSecret hook={hook} {...done} />
       ) : (
@@ -95,18 +92,16 @@ export function RotatePanel({
                 onValue={setOverlap}
               />
             )}
-            <div class="actions">
-              <button type="submit" class="primary" disabled={busy}>
-                {busy ? 'Rotating…' : 'Rotate secret'}
-              </button>
-              <button type="button" onClick={onClose}>
-                Cancel
-              </button>
-            </div>
+            <PanelActions
+              label="Rotate secret"
+              busyLabel="Rotating…"
+              busy={busy}
+              onCancel={onClose}
+            />
           </form>
         </>
       )}
-    </section>
+    </RowPanel>
   );
 }
 
