@@ -113,6 +113,21 @@ forEachDialect(
       expect(res.statusCode, res.body).toBe(200);
       return res.json();
     };
+    /** A recovery asked for and run by one job pass, to done with `deliveriesQueued`. */
+    const recoverToDone = async (
+      org: Org,
+      base: string,
+      body: object,
+      deliveriesQueued: number,
+    ) => {
+      const res = await recover(org, base, body);
+      expect(res.statusCode, res.body).toBe(202);
+      await jobRunner().runOnce();
+      expect(await readRecovery(org, base, res.json().id)).toMatchObject({
+        status: 'done',
+        deliveriesQueued,
+      });
+    };
 
     const eventIdOf = (r: Received) => JSON.parse(r.body.toString('utf8')).eventId as string;
     /** Event ids received at `path` since `from`, in arrival order. */
@@ -214,13 +229,7 @@ forEachDialect(
       expect(new Set(after.map((d) => d.event_id)).size).toBe(6);
 
       // The same range again: nothing left to queue, nothing sent.
-      const second = await recover(org, base, { since: iso(since) });
-      expect(second.statusCode, second.body).toBe(202);
-      await jobRunner().runOnce();
-      expect(await readRecovery(org, base, second.json().id)).toMatchObject({
-        status: 'done',
-        deliveriesQueued: 0,
-      });
+      await recoverToDone(org, base, { since: iso(since) }, 0);
       const mark2 = receiver.received.length;
       expect(await drain()).toBe(0);
       expect(receiver.received.length).toBe(mark2);
@@ -323,13 +332,7 @@ forEachDialect(
       });
       expect(wrong.statusCode).toBe(404);
 
-      const res = await recover(org, base, { since: iso(since) });
-      expect(res.statusCode, res.body).toBe(202);
-      await jobRunner().runOnce();
-      expect(await readRecovery(org, base, res.json().id)).toMatchObject({
-        status: 'done',
-        deliveriesQueued: 2,
-      });
+      await recoverToDone(org, base, { since: iso(since) }, 2);
       const mark = receiver.received.length;
       expect(await drain()).toBe(2);
       const events = await h.db
@@ -354,13 +357,7 @@ forEachDialect(
       const ids = await tickets(org, 5); // data.i 0..4, tickets ticket-0..4
       await setActive(org, base, true);
       h.clock.advance(MINUTE);
-      const res = await recover(org, base, { since: iso(since) });
-      expect(res.statusCode, res.body).toBe(202);
-      await jobRunner().runOnce();
-      expect(await readRecovery(org, base, res.json().id)).toMatchObject({
-        status: 'done',
-        deliveriesQueued: 3,
-      });
+      await recoverToDone(org, base, { since: iso(since) }, 3);
       const rows = await deliveriesOf(h, hook.id);
       expect(rows.map((d) => [d.event_id, d.order_key]).sort()).toEqual(
         [2, 3, 4].map((i) => [ids[i], `ticket-${i}`]).sort(),
