@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEV_MODE_LINE, ENCRYPTION_KEY_WARNING, startupBanner } from '../src/cli/banner.js';
 import { printableDatabaseUrl } from '../src/cli/startup-errors.js';
 import { TEST_ENCRYPTION_KEY, TWILIO_SMS } from './support/channels.js';
-import { freePort, runCli, startCli, stop } from './support/cli.js';
+import { freePort, requestJson, runCli, startCli, stop } from './support/cli.js';
 import { forEachDialect } from './support/harness.js';
 import { until } from './support/wait.js';
 
@@ -63,17 +63,12 @@ async function call(
   body?: unknown,
   key = KEY,
 ): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(10_000),
+  const res = await requestJson(base, method, path, {
+    headers: { authorization: `Bearer ${key}` },
+    body,
+    timeoutMs: 10_000,
   });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  return { status: res.status, body: res.body };
 }
 
 /** A plain-HTTP receiver on loopback that keeps the event type of every POST. */

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { freePort, startCli, stop, waitForOk } from './cli.js';
+import { freePort, requestJson, startCli, stop, waitForOk } from './cli.js';
 import { CA_FILE } from './receiver.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -151,17 +151,9 @@ export async function callApi(
   path: string,
   body?: unknown,
 ): Promise<any> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...headers,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  expect(res.ok, `${method} ${path}: ${res.status} ${text}`).toBe(true);
-  return text ? JSON.parse(text) : null;
+  const res = await requestJson(base, method, path, { headers, body });
+  expect(res.ok, `${method} ${path}: ${res.status} ${res.text}`).toBe(true);
+  return res.body;
 }
 
 /** Resolves once `check` returns true; polls every 200 ms for at most `timeoutMs`. */

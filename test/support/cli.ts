@@ -91,3 +91,27 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * One JSON request to a running server's API: the status and the parsed
+ * answer (null when empty). Callers decide what status they expect.
+ */
+export async function requestJson(
+  base: string,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
+): Promise<{ status: number; ok: boolean; text: string; body: any }> {
+  const { headers = {}, body, timeoutMs } = options;
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...headers,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+  });
+  const text = await res.text();
+  return { status: res.status, ok: res.ok, text, body: text ? JSON.parse(text) : null };
+}
