@@ -48,9 +48,14 @@ interface Embedded {
   readonly replacesPrefix: boolean;
 }
 
+/** A host as a URL writes it, IPv6 literals in [brackets], without the brackets. */
+export function withoutBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 /** Parses an address in any form ipaddr.js accepts, with or without [brackets]. */
 export function parseAddress(ip: string): IP | undefined {
-  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  const bare = withoutBrackets(ip);
   try {
     return ipaddr.parse(bare);
   } catch {

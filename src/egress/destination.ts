@@ -3,7 +3,7 @@
  * agent's connect step, so the three can never disagree about a destination.
  */
 import { isIP } from 'node:net';
-import { blockedAddressReason } from './addresses.js';
+import { blockedAddressReason, withoutBrackets } from './addresses.js';
 import { isAddressAllowed, isHostAllowed } from './allow-list.js';
 import { allowEntryFor, allowHttpHint, allowListHint } from './hints.js';
 import { localNameReason, normalizeHostName } from './names.js';
@@ -52,7 +52,7 @@ function hostReason(
   host: string,
   port: number | undefined,
 ): string | undefined {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bare = withoutBrackets(host);
   if (isIP(bare) !== 0) {
     const why = addressRefusal(policy, bare, port);
     return why === undefined

@@ -9,6 +9,7 @@
  */
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { withoutBrackets } from './addresses.js';
 import { isAddressAllowed, isHostAllowed, parseAllowList, type AllowRule } from './allow-list.js';
 import { normalizeHostName } from './names.js';
 
@@ -24,7 +25,7 @@ export const ALLOW_HTTP_SETTING = 'HOOKDESK_EGRESS_ALLOW_HTTP';
  * the allow-list parser does not accept.
  */
 export function allowEntryFor(host: string, port: number | undefined): string | undefined {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bare = withoutBrackets(host);
   const literal = isIP(bare) !== 0;
   const target = literal ? addressTarget(bare) : normalizeHostName(bare);
   if (target === undefined || target === '') return undefined;
